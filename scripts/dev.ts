@@ -1,0 +1,103 @@
+/**
+ * `npm start`: the whole stack on embedded defaults — a local Hardhat chain, the contracts deployed with
+ * roles for the demo accounts, PGlite, and the service on PORT (default 3000). Ctrl-C or SIGTERM stops
+ * everything, which all lives in this one process.
+ *
+ * Set CHAIN_RPC_URL to use an external Hardhat node instead of the built-in one, DATABASE_URL to use
+ * PostgreSQL instead of PGlite.
+ */
+import { randomBytes } from "node:crypto";
+import { Wallet } from "ethers";
+import type { NestFastifyApplication } from "@nestjs/platform-fastify";
+import { createApp } from "../service/app";
+import { createRpcProvider } from "../service/chain/rpc-provider";
+import { loadConfig } from "../service/config/app-config";
+import { deployContracts } from "./lib/deploy-contracts";
+import { demoAccount, demoAccounts } from "./lib/demo-accounts";
+import { deploymentFile, writeDeployment } from "./deploy";
+
+const DEFAULT_CHAIN_PORT = 8545;
+
+interface Stoppable {
+  close(): Promise<unknown>;
+}
+
+async function main(): Promise<void> {
+  const stoppers: Stoppable[] = [];
+  const stop = async (code: number) => {
+    for (const s of stoppers.reverse()) await s.close().catch(() => undefined);
+    process.exit(code);
+  };
+  process.once("SIGINT", () => void stop(0));
+  process.once("SIGTERM", () => void stop(0));
+
+  try {
+    const chainUrl = process.env.CHAIN_RPC_URL ?? (await startLocalChain(stoppers));
+    const provider = createRpcProvider(chainUrl, Number(await createRpcProvider(chainUrl, 0).send("eth_chainId", [])));
+    const admin = new Wallet(demoAccount("admin").privateKey, provider);
+    const { deployment } = await deployContracts(admin, "dev", {
+      relayers: [demoAccount("relayer").address],
+      anchorers: [demoAccount("anchorer").address],
+      institutions: [demoAccount("institution", 0).address, demoAccount("institution", 1).address],
+      regulators: [demoAccount("regulator").address],
+    });
+    const file = deploymentFile("dev");
+    writeDeployment(file, deployment);
+    provider.destroy();
+
+    const config = loadConfig({
+      // Ephemeral secrets: the dev chain and the in-memory database vanish with the process anyway.
+      JWT_SECRET: randomBytes(32).toString("hex"),
+      MASTER_KEY: randomBytes(32).toString("hex"),
+      RELAYER_PRIVATE_KEY: demoAccount("relayer").privateKey,
+      ANCHORER_PRIVATE_KEY: demoAccount("anchorer").privateKey,
+      ADMIN_PRIVATE_KEY: demoAccount("admin").privateKey,
+      ...process.env,
+      CHAIN_RPC_URL: chainUrl,
+      DEPLOYMENT: file,
+    });
+    const app: NestFastifyApplication = await createApp(config);
+    stoppers.push(app);
+    await app.listen({ port: config.PORT, host: config.HOST });
+    const { port } = app.getHttpServer().address() as { port: number };
+    const base = `http://${config.HOST === "0.0.0.0" ? "127.0.0.1" : config.HOST}:${port}`;
+    printSummary(base, chainUrl, deployment.chainId, file, config.DATABASE_URL ? "PostgreSQL (DATABASE_URL)" : "PGlite (in memory)");
+  } catch (error) {
+    console.error(`consentry: ${(error as Error).message.split("\n")[0]}`);
+    await stop(1);
+  }
+}
+
+/** Hardhat's network served over JSON-RPC from this process, like `hardhat node`. */
+async function startLocalChain(stoppers: Stoppable[]): Promise<string> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const hre = require("hardhat");
+  const { TASK_NODE_CREATE_SERVER } = await import("hardhat/builtin-tasks/task-names");
+  const port = Number(process.env.CHAIN_PORT ?? DEFAULT_CHAIN_PORT);
+  const server = await hre.run(TASK_NODE_CREATE_SERVER, { hostname: "127.0.0.1", port, provider: hre.network.provider });
+  const { port: actualPort } = await server.listen();
+  stoppers.push({ close: () => server.close() });
+  return `http://127.0.0.1:${actualPort}`;
+}
+
+function printSummary(base: string, chainUrl: string, chainId: number, deployment: string, database: string): void {
+  const lines = [
+    "",
+    "Consentry is running",
+    `  API          ${base}`,
+    `  OpenAPI      ${base}/docs`,
+    `  Health       ${base}/health`,
+    `  Chain        ${chainUrl} (chainId ${chainId})`,
+    `  Deployment   ${deployment}`,
+    `  Database     ${database}`,
+    "",
+    "Demo accounts (Hardhat's public dev keys: never use them on a real network)",
+    ...demoAccounts().map((a) => `  ${a.role.padEnd(12)} ${a.name.padEnd(24)} ${a.address}  ${a.privateKey}`),
+    "",
+    "Ctrl-C stops everything.",
+    "",
+  ];
+  console.log(lines.join("\n"));
+}
+
+void main();

@@ -1,0 +1,33 @@
+import { type DynamicModule, Global, Module } from "@nestjs/common";
+import type { JsonRpcApiProvider } from "ethers";
+import type { AppConfig } from "../config/app-config";
+import { ChainService } from "./chain.service";
+import { createRpcProvider } from "./rpc-provider";
+import { readDeployment, type Deployment } from "./deployment";
+import { CHAIN_PROVIDER, DEPLOYMENT } from "./chain.tokens";
+
+export interface ChainModuleOptions {
+  /** A provider to use instead of CHAIN_RPC_URL (tests pass Hardhat's in-process network). */
+  provider?: JsonRpcApiProvider;
+}
+
+@Global()
+@Module({})
+export class ChainModule {
+  static forRoot(config: AppConfig, options: ChainModuleOptions = {}): DynamicModule {
+    return {
+      module: ChainModule,
+      providers: [
+        { provide: DEPLOYMENT, useFactory: (): Deployment => readDeployment(config.DEPLOYMENT) },
+        {
+          provide: CHAIN_PROVIDER,
+          useFactory: (deployment: Deployment) =>
+            options.provider ?? createRpcProvider(config.CHAIN_RPC_URL, deployment.chainId),
+          inject: [DEPLOYMENT],
+        },
+        ChainService,
+      ],
+      exports: [ChainService, CHAIN_PROVIDER, DEPLOYMENT],
+    };
+  }
+}

@@ -1,0 +1,116 @@
+import { plainToInstance, Transform } from "class-transformer";
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  validateSync,
+  type ValidationError,
+} from "class-validator";
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+
+const PRIVATE_KEY = /^0x[0-9a-fA-F]{64}$/;
+
+/**
+ * Every setting the service reads, validated at boot. Names are the environment variables.
+ * A wrong or missing value stops start-up with one line naming it.
+ */
+export class AppConfig {
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  PORT = 3000;
+
+  @IsOptional() @IsString()
+  HOST = "127.0.0.1";
+
+  @IsOptional() @IsIn(["fatal", "error", "warn", "log", "debug", "verbose"])
+  LOG_LEVEL: "fatal" | "error" | "warn" | "log" | "debug" | "verbose" = "log";
+
+  /** PostgreSQL; when unset the service uses PGlite (embedded PostgreSQL). */
+  @IsOptional() @IsUrl({ protocols: ["postgres", "postgresql"], require_tld: false, require_protocol: true })
+  DATABASE_URL?: string;
+
+  /** Where PGlite keeps its files; unset keeps the database in memory. */
+  @IsOptional() @IsString()
+  PGLITE_DATA_DIR?: string;
+
+  @IsUrl({ protocols: ["http", "https", "ws", "wss"], require_tld: false, require_protocol: true })
+  CHAIN_RPC_URL!: string;
+
+  /** Path to a deployments/<network>.json file. */
+  @IsString()
+  DEPLOYMENT!: string;
+
+  /** Key that relays patients' signed consents (RELAYER_ROLE). */
+  @IsOptional() @Matches(PRIVATE_KEY, { message: "RELAYER_PRIVATE_KEY must be a 0x-prefixed 32-byte hex key" })
+  RELAYER_PRIVATE_KEY?: string;
+
+  /** Key that anchors access batches (ANCHORER_ROLE). */
+  @IsOptional() @Matches(PRIVATE_KEY, { message: "ANCHORER_PRIVATE_KEY must be a 0x-prefixed 32-byte hex key" })
+  ANCHORER_PRIVATE_KEY?: string;
+
+  /** Key that registers institutions (admin role). */
+  @IsOptional() @Matches(PRIVATE_KEY, { message: "ADMIN_PRIVATE_KEY must be a 0x-prefixed 32-byte hex key" })
+  ADMIN_PRIVATE_KEY?: string;
+
+  /** HMAC secret for access tokens; at least 32 characters. */
+  @IsOptional() @IsString() @Matches(/^.{32,}$/, { message: "JWT_SECRET must be at least 32 characters" })
+  JWT_SECRET?: string;
+
+  /** 32-byte master key (hex) wrapping the per-patient data keys. */
+  @IsOptional() @Matches(/^(0x)?[0-9a-fA-F]{64}$/, { message: "MASTER_KEY must be 32 bytes of hex" })
+  MASTER_KEY?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(64)
+  CHAIN_CONFIRMATIONS = 0;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(50) @Max(60_000)
+  INDEXER_POLL_MS = 500;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
+  CONSENT_MAX_STALENESS_MS = 5_000;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(3_600_000)
+  BATCH_MAX_MS = 1_000;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
+  BATCH_MAX_EVENTS = 1_000;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(36_500)
+  AUDIT_RETENTION_DAYS = 183;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1024) @Max(50 * 1024 * 1024)
+  BODY_LIMIT_BYTES = 1024 * 1024;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Validates `env` into an AppConfig, or throws a ConfigError whose message is one line naming the setting. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const known = Object.keys(new AppConfig());
+  const plain: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && value !== "" && (known.includes(key) || REQUIRED.includes(key))) plain[key] = value;
+  }
+  const config = plainToInstance(AppConfig, plain, { exposeDefaultValues: true });
+  const errors = validateSync(config, { whitelist: true, forbidUnknownValues: false });
+  if (errors.length > 0) throw new ConfigError(`Invalid configuration: ${describe(errors[0])}`);
+  return config;
+}
+
+const REQUIRED = ["CHAIN_RPC_URL", "DEPLOYMENT"];
+
+function describe(error: ValidationError): string {
+  // class-validator lists constraints from the last decorator up, so the last one is the most basic
+  // (e.g. "must be an integer" rather than "must not be greater than 65535" for PORT=abc).
+  const constraint = Object.values(error.constraints ?? {}).at(-1);
+  if (error.value === undefined) return `${error.property} is required`;
+  return constraint ?? `${error.property} is invalid`;
+}

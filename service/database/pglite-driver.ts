@@ -1,0 +1,89 @@
+import { EventEmitter } from "node:events";
+import type { PGlite, PGliteOptions } from "@electric-sql/pglite";
+
+type Release = (error?: unknown) => void;
+type ConnectCallback = (error: unknown, client: PGliteClient | null, release: Release) => void;
+
+/**
+ * A `pg`-compatible pool over one PGlite instance, for TypeORM's postgres driver.
+ *
+ * PGlite is a single session, so two TypeORM query runners must never interleave statements: one
+ * runner's BEGIN would swallow another's writes. The pool therefore lends its only client to one
+ * runner at a time and queues the rest until it is released — the same guarantee a real pool gives
+ * by handing out separate sessions. (typeorm-pglite shares the session between runners.)
+ */
+export function pgliteDriver(options: PGliteOptions = {}): { Pool: new () => unknown; instance: () => Promise<PGlite> } {
+  let db: Promise<PGlite> | undefined;
+  const instance = (): Promise<PGlite> => {
+    db ??= (async () => {
+      const { PGlite, types } = await import("@electric-sql/pglite");
+      return PGlite.create({
+        ...options,
+        parsers: {
+          // node-postgres returns bytea as Buffer; keep the two drivers interchangeable.
+          [types.BYTEA]: (text: string) => Buffer.from(text.slice(2), "hex"),
+          ...options.parsers,
+        },
+      });
+    })();
+    return db;
+  };
+
+  class PGlitePool extends EventEmitter {
+    private readonly queue: Array<() => void> = [];
+    private busy = false;
+
+    connect(callback: ConnectCallback): void {
+      const lend = () => {
+        this.busy = true;
+        instance().then(
+          (pg) => callback(null, new PGliteClient(pg), () => this.release()),
+          (error) => {
+            this.release();
+            callback(error, null, () => undefined);
+          },
+        );
+      };
+      if (this.busy) this.queue.push(lend);
+      else lend();
+    }
+
+    private release(): void {
+      const next = this.queue.shift();
+      if (next) next();
+      else this.busy = false;
+    }
+
+    end(callback: (error?: unknown) => void): void {
+      if (!db) return callback();
+      db.then((pg) => pg.close()).then(
+        () => callback(),
+        (error) => callback(error),
+      );
+      db = undefined;
+    }
+  }
+
+  return { Pool: PGlitePool, instance };
+}
+
+class PGliteClient extends EventEmitter {
+  constructor(private readonly pg: PGlite) {
+    super();
+  }
+
+  async query(sql: string, parameters?: unknown[]): Promise<{ rows: unknown[]; rowCount: number; command: string }> {
+    if (parameters && parameters.length > 0) {
+      const result = await this.pg.query(sql, parameters);
+      return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length, command: commandOf(sql) };
+    }
+    // Parameterless statements may be several (migrations); TypeORM wants the last one's result.
+    const results = await this.pg.exec(sql);
+    const last = results[results.length - 1] ?? { rows: [], affectedRows: 0 };
+    return { rows: last.rows, rowCount: last.affectedRows ?? last.rows.length, command: commandOf(sql) };
+  }
+}
+
+function commandOf(sql: string): string {
+  return (/^\s*(\w+)/.exec(sql)?.[1] ?? "").toUpperCase();
+}

@@ -1,0 +1,22 @@
+import { ApiProperty } from "@nestjs/swagger";
+
+export class DependencyHealth {
+  @ApiProperty() ok!: boolean;
+  @ApiProperty({ required: false }) error?: string;
+  [detail: string]: unknown;
+}
+
+export class DeploymentSummary {
+  @ApiProperty() network!: string;
+  @ApiProperty() chainId!: number;
+  @ApiProperty() deploymentBlock!: number;
+  @ApiProperty() consentRegistry!: string;
+  @ApiProperty() accessLedger!: string;
+}
+
+export class HealthReport {
+  @ApiProperty({ enum: ["ok", "unavailable"] }) status!: "ok" | "unavailable";
+  @ApiProperty({ type: DependencyHealth }) database!: DependencyHealth;
+  @ApiProperty({ type: DependencyHealth }) chain!: DependencyHealth;
+  @ApiProperty({ type: DeploymentSummary }) deployment!: DeploymentSummary;
+}

@@ -1,0 +1,55 @@
+import { Injectable } from "@nestjs/common";
+import { ChainService } from "../chain/chain.service";
+import { ServiceMetaRepository } from "../database/service-meta.repository";
+import type { HealthReport } from "./health.dto";
+
+/** A health probe never waits longer than this for one dependency. */
+export const HEALTH_PROBE_TIMEOUT_MS = 2_000;
+
+@Injectable()
+export class HealthService {
+  constructor(
+    private readonly chain: ChainService,
+    private readonly meta: ServiceMetaRepository,
+  ) {}
+
+  async report(): Promise<HealthReport> {
+    const [database, chain] = await Promise.all([
+      probe(async () => ({ latencyMs: round(await this.meta.ping()) })),
+      probe(async () => {
+        const head = await this.chain.head();
+        return { chainId: this.chain.deployment.chainId, head: head.number, headTimestamp: head.timestamp };
+      }),
+    ]);
+    const { deployment } = this.chain;
+    return {
+      status: database.ok && chain.ok ? "ok" : "unavailable",
+      database,
+      chain,
+      deployment: {
+        network: deployment.network,
+        chainId: deployment.chainId,
+        deploymentBlock: deployment.deploymentBlock,
+        consentRegistry: deployment.contracts.ConsentRegistry.address,
+        accessLedger: deployment.contracts.AccessLedger.address,
+      },
+    };
+  }
+}
+
+async function probe<T extends object>(check: () => Promise<T>): Promise<({ ok: true } & T) | { ok: false; error: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${HEALTH_PROBE_TIMEOUT_MS} ms`)), HEALTH_PROBE_TIMEOUT_MS);
+    });
+    return { ok: true, ...(await Promise.race([check(), timeout])) };
+  } catch (error) {
+    // Only the first line: driver messages can carry connection strings further down.
+    return { ok: false, error: (error as Error).message.split("\n")[0].slice(0, 200) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;
