@@ -254,10 +254,10 @@ contract ConsentRegistry is IConsentRegistry, AccessControl, EIP712 {
             && (c.validUntil == 0 || at < c.validUntil);
     }
 
+    /// @dev Checked on purpose: increaseNonce can jump to type(uint256).max, and wrapping to 0 would make
+    ///      cancelled signatures valid again. Using the maximum nonce therefore reverts (Panic 0x11).
     function _useNonce(address account) private returns (uint256) {
-        unchecked {
-            return _nonces[account]++;
-        }
+        return _nonces[account]++;
     }
 
     function _useCheckedNonce(address account, uint256 nonce) private {

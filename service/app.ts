@@ -35,6 +35,12 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   SwaggerModule.setup("docs", app, () => SwaggerModule.createDocument(app, openApi), {
     jsonDocumentUrl: "docs/openapi.json",
   });
-  await app.init();
+  try {
+    await app.init();
+  } catch (error) {
+    // Start-up checks run in init hooks; release the database and timers they may already hold.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   return app;
 }

@@ -9,7 +9,7 @@ import { join } from "node:path";
 export const GAS_REPORT_FILE = join(__dirname, "..", "gas-report.json");
 const LOCK_DIR = `${GAS_REPORT_FILE}.lock`;
 const LOCK_WAIT_MS = 10_000;
-const LOCK_STALE_MS = 30_000;
+const LOCK_STALE_MS = 5_000;
 const LOCK_POLL_MS = 20;
 
 /** Replaces every `${contractName}.*` figure in the report with `figures` (keys without the prefix). */
