@@ -11,7 +11,8 @@ import {ANCHORER_ROLE} from "./Common.sol";
 /// @notice Merkle roots of batches of access events. See {IAccessLedger}.
 contract AccessLedger is IAccessLedger, AccessControl {
     mapping(uint256 batchId => Batch) private _batches;
-    uint256 private _batchCount;
+    // Packed in one slot: every anchor updates both.
+    uint64 private _batchCount;
     uint64 private _nextSeq = 1;
 
     constructor(address admin) {
@@ -35,7 +36,7 @@ contract AccessLedger is IAccessLedger, AccessControl {
             anchoredAt: uint64(block.timestamp),
             blockNumber: uint64(block.number)
         });
-        _batchCount = batchId;
+        _batchCount = uint64(batchId);
         _nextSeq = lastSeq + 1;
         emit BatchAnchored(batchId, root, firstSeq, lastSeq);
     }

@@ -117,6 +117,9 @@ contract ConsentRegistry is IConsentRegistry, AccessControl, EIP712 {
         view
         returns (Decision, bytes32)
     {
+        // An empty question would be "covered" by any permit; unknown bits can never be granted.
+        if (categories == 0 || categories & ~ALL_CATEGORIES != 0) revert InvalidCategories(categories);
+        if (purposes == 0 || purposes & ~ALL_PURPOSES != 0) revert InvalidPurposes(purposes);
         bytes32[] storage ids = _consentIds[patient];
         bool requesterIsInstitution = hasRole(INSTITUTION_ROLE, requester);
         bytes32 permitId;
@@ -261,8 +264,9 @@ contract ConsentRegistry is IConsentRegistry, AccessControl, EIP712 {
     }
 
     function _useCheckedNonce(address account, uint256 nonce) private {
-        uint256 current = _useNonce(account);
+        uint256 current = _nonces[account];
         if (nonce != current) revert InvalidAccountNonce(account, current);
+        _useNonce(account);
     }
 
     function _checkDeadline(uint256 deadline) private view {

@@ -70,7 +70,6 @@ async function main(): Promise<void> {
 
 /** Hardhat's network served over JSON-RPC from this process, like `hardhat node`. */
 async function startLocalChain(stoppers: Stoppable[]): Promise<string> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const hre = require("hardhat");
   const { TASK_NODE_CREATE_SERVER } = await import("hardhat/builtin-tasks/task-names");
   const port = Number(process.env.CHAIN_PORT ?? DEFAULT_CHAIN_PORT);

@@ -22,7 +22,6 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   });
   app.useGlobalFilters(new ProblemFilter());
   app.useGlobalPipes(validationPipe());
-  app.enableShutdownHooks();
 
   const openApi = new DocumentBuilder()
     .setTitle("Consentry")

@@ -5,6 +5,8 @@ import { createApp } from "./app";
 async function main(): Promise<void> {
   const config = loadConfig();
   const app = await createApp(config);
+  // Close the database and chain connections on SIGTERM/SIGINT (the dev stack handles its own signals).
+  app.enableShutdownHooks(["SIGTERM", "SIGINT"]);
   await app.listen({ port: config.PORT, host: config.HOST });
   const address = app.getHttpServer().address();
   const port = typeof address === "object" && address ? address.port : config.PORT;

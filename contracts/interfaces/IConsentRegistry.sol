@@ -114,7 +114,8 @@ interface IConsentRegistry {
     ///      purposes decides Permit; otherwise NoConsent. Among several matches the earliest granted decides.
     ///      A consent is active at `at` when granted at or before it, not revoked at or before it, and
     ///      `validFrom <= at < validUntil` (or `validUntil == 0`). A wildcard grantee matches any holder of
-    ///      the institution role.
+    ///      the institution role. Reverts with InvalidCategories or InvalidPurposes when a mask is zero or has
+    ///      unknown bits.
     /// @return decision The decision.
     /// @return consentId The deciding consent, or zero for NoConsent.
     function decide(address patient, address requester, uint256 categories, uint256 purposes, uint64 at)

@@ -4,8 +4,7 @@ pragma solidity ^0.8.24;
 import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 
-/// @dev A minimal smart-contract wallet for tests: accepts digests signed by its owner (ERC-1271),
-///      and can call other contracts on the owner's behalf.
+/// @dev A minimal smart-contract wallet for tests: accepts digests signed by its owner (ERC-1271).
 contract ERC1271Wallet is IERC1271 {
     address public immutable owner;
 

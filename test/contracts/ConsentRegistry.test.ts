@@ -935,8 +935,8 @@ describe("ConsentRegistry", () => {
       await expectRevert(
         as(accounts.relayer).grantBySig(cancelled, 0n, FAR_DEADLINE, cancelledSignature),
         registry,
-        "Panic",
-        [PANIC_ARITHMETIC_OVERFLOW],
+        "InvalidAccountNonce",
+        [accounts.patient.address, MaxUint256],
       );
     });
   });
@@ -1015,14 +1015,6 @@ describe("ConsentRegistry", () => {
         {
           consents: [permit({ grantee: "institutionA", purposes: Purpose.TREAT, grantedAt: 0 })],
           purposes: Purpose.TREAT | Purpose.ETREAT,
-          checks: [[100, "NoConsent", null]],
-        },
-      ],
-      [
-        "a permit does not cover a request with an unknown category bit",
-        {
-          consents: [permit({ grantee: "institutionA", categories: ALL_CATEGORIES, grantedAt: 0 })],
-          categories: 1n << BigInt(CATEGORY_COUNT),
           checks: [[100, "NoConsent", null]],
         },
       ],
@@ -1303,6 +1295,20 @@ describe("ConsentRegistry", () => {
           consentId: index === null ? ZeroHash : consentIds[index],
         });
       }
+    });
+
+    it.each([
+      ["no category", 0n, P, "InvalidCategories", 0n],
+      ["an unknown category bit", 1n << BigInt(CATEGORY_COUNT), P, "InvalidCategories", 1n << BigInt(CATEGORY_COUNT)],
+      ["no purpose", C, 0n, "InvalidPurposes", 0n],
+      ["an unknown purpose bit", C, 1n << 7n, "InvalidPurposes", 1n << 7n],
+    ])("reverts when asked about %s", async (_, categories, purposes, error, arg) => {
+      await expectRevert(
+        registry.decide(accounts.patient.address, accounts.institutionA.address, categories, purposes, 1n),
+        registry,
+        error as string,
+        [arg],
+      );
     });
 
     it("stops matching a wildcard consent when the requester loses INSTITUTION_ROLE", async () => {

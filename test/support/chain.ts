@@ -17,7 +17,6 @@ export interface InProcessChain {
 }
 
 export async function inProcessChain(): Promise<InProcessChain> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const hre = require("hardhat");
   const raw = hre.network.provider as EIP1193Provider;
   const provider = new BrowserProvider(raw, undefined, { polling: true, pollingInterval: 20, cacheTimeout: -1 });

@@ -15,7 +15,7 @@ export interface TestService {
   deploymentFile: string;
   request(options: { method: string; url: string; payload?: unknown; headers?: Record<string, string> }): Promise<{
     status: number;
-    headers: Record<string, string | string[] | undefined>;
+    headers: Record<string, string | string[] | number | undefined>;
     body: any;
     text: string;
   }>;

@@ -1,0 +1,80 @@
+import { Wallet } from "ethers";
+import { readFileSync } from "node:fs";
+import { writeTempDeployment } from "../support/service";
+import { isAlive, runTs, type RunningProcess } from "../support/process";
+
+/** The embedded stack `npm start` runs, as a real process with real ports. */
+describe("dev stack (npm start)", () => {
+  let stack: RunningProcess;
+  let api: string;
+  let chainUrl: string;
+
+  beforeAll(async () => {
+    stack = runTs("scripts/dev.ts", { PORT: "0", CHAIN_PORT: "0", LOG_LEVEL: "warn" });
+    [, api] = await stack.waitFor(/API\s+(http:\S+)/);
+    [, chainUrl] = await stack.waitFor(/Chain\s+(http:\S+)/);
+  });
+
+  afterAll(async () => {
+    if (stack.child.exitCode === null) stack.child.kill("SIGKILL");
+  });
+
+  it("prints the URLs and the demo accounts", () => {
+    const out = stack.stdout();
+    expect(out).toMatch(/OpenAPI\s+http:\S+\/docs/);
+    for (const role of ["admin", "relayer", "anchorer", "institution", "regulator", "patient"]) {
+      expect(out).toMatch(new RegExp(`\\n\\s+${role}\\s+.+0x[0-9a-fA-F]{40}`));
+    }
+  });
+
+  it("answers /health with 200 and serves /docs", async () => {
+    const health = await fetch(`${api}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: "ok", chain: { ok: true, chainId: 31337 } });
+    const docs = await fetch(`${api}/docs`);
+    expect(docs.status).toBe(200);
+  });
+
+  it("refuses to start the service against a deployment for another chain id, in one line", async () => {
+    const deployment = JSON.parse(readFileSync(/Deployment\s+(\S+)/.exec(stack.stdout())![1], "utf8"));
+    const service = runTs("service/main.ts", {
+      CHAIN_RPC_URL: chainUrl,
+      DEPLOYMENT: writeTempDeployment({ ...deployment, chainId: 5 }),
+      PORT: "0",
+    });
+    const { code } = await service.exited;
+    expect(code).not.toBe(0);
+    expect(service.stderr().trim().split("\n")).toEqual([
+      "consentry: The chain has chainId 31337 but the deployment file is for chainId 5",
+    ]);
+  });
+
+  it("refuses to start the service against a chain without the contracts, in one line", async () => {
+    const deployment = JSON.parse(readFileSync(/Deployment\s+(\S+)/.exec(stack.stdout())![1], "utf8"));
+    const missing = Wallet.createRandom().address;
+    deployment.contracts.ConsentRegistry.address = missing;
+    const service = runTs("service/main.ts", { CHAIN_RPC_URL: chainUrl, DEPLOYMENT: writeTempDeployment(deployment), PORT: "0" });
+    const { code } = await service.exited;
+    expect(code).not.toBe(0);
+    expect(service.stderr().trim().split("\n")).toEqual([
+      `consentry: No ConsentRegistry contract at ${missing} on chain 31337: deploy it with \`npm run deploy\``,
+    ]);
+  });
+
+  it("refuses a wrong setting in one line naming it", async () => {
+    const service = runTs("service/main.ts", { CHAIN_RPC_URL: chainUrl, DEPLOYMENT: "x.json", PORT: "not-a-port" });
+    const { code } = await service.exited;
+    expect(code).not.toBe(0);
+    expect(service.stderr().trim().split("\n")).toEqual(["consentry: Invalid configuration: PORT must be an integer number"]);
+  });
+
+  it("stops everything on SIGTERM", async () => {
+    const pid = stack.child.pid!;
+    stack.child.kill("SIGTERM");
+    const { code } = await stack.exited;
+    expect(code).toBe(0);
+    expect(isAlive(pid)).toBe(false);
+    await expect(fetch(`${api}/health`)).rejects.toThrow();
+    await expect(fetch(chainUrl, { method: "POST", body: "{}" })).rejects.toThrow();
+  });
+});
