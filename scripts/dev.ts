@@ -13,6 +13,7 @@ import { createApp } from "../service/app";
 import { createRpcProvider } from "../service/chain/rpc-provider";
 import { loadConfig } from "../service/config/app-config";
 import { deployContracts } from "./lib/deploy-contracts";
+import { startLocalChain } from "./lib/local-chain";
 import { demoAccount, demoAccounts } from "./lib/demo-accounts";
 import { deploymentFile, writeDeployment } from "./deploy";
 
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   process.once("SIGTERM", () => void stop(0));
 
   try {
-    const chainUrl = process.env.CHAIN_RPC_URL ?? (await startLocalChain(stoppers));
+    const chainUrl = process.env.CHAIN_RPC_URL ?? (await startChain(stoppers));
     const provider = createRpcProvider(chainUrl, Number(await createRpcProvider(chainUrl, 0).send("eth_chainId", [])));
     const admin = new Wallet(demoAccount("admin").privateKey, provider);
     const { deployment } = await deployContracts(admin, "dev", {
@@ -68,15 +69,10 @@ async function main(): Promise<void> {
   }
 }
 
-/** Hardhat's network served over JSON-RPC from this process, like `hardhat node`. */
-async function startLocalChain(stoppers: Stoppable[]): Promise<string> {
-  const hre = require("hardhat");
-  const { TASK_NODE_CREATE_SERVER } = await import("hardhat/builtin-tasks/task-names");
-  const port = Number(process.env.CHAIN_PORT ?? DEFAULT_CHAIN_PORT);
-  const server = await hre.run(TASK_NODE_CREATE_SERVER, { hostname: "127.0.0.1", port, provider: hre.network.provider });
-  const { port: actualPort } = await server.listen();
-  stoppers.push({ close: () => server.close() });
-  return `http://127.0.0.1:${actualPort}`;
+async function startChain(stoppers: Stoppable[]): Promise<string> {
+  const chain = await startLocalChain(Number(process.env.CHAIN_PORT ?? DEFAULT_CHAIN_PORT));
+  stoppers.push(chain);
+  return chain.url;
 }
 
 function printSummary(base: string, chainUrl: string, chainId: number, deployment: string, database: string): void {

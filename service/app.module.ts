@@ -1,9 +1,13 @@
 import { type DynamicModule, Module } from "@nestjs/common";
+import { AuditModule } from "./audit/audit.module";
+import { AuthModule } from "./auth/auth.module";
 import { ChainModule, type ChainModuleOptions } from "./chain/chain.module";
 import type { AppConfig } from "./config/app-config";
 import { ConfigModule } from "./config/config.module";
 import { DatabaseModule } from "./database/database.module";
+import { ConsentModule } from "./consent/consent.module";
 import { HealthModule } from "./health/health.module";
+import { PatientsModule } from "./patients/patients.module";
 
 export type AppModuleOptions = ChainModuleOptions;
 
@@ -17,6 +21,10 @@ export class AppModule {
         DatabaseModule.forRoot(config),
         ChainModule.forRoot(config, options),
         HealthModule,
+        AuthModule,
+        PatientsModule,
+        ConsentModule,
+        AuditModule,
       ],
     };
   }

@@ -2,9 +2,12 @@ import { type DynamicModule, Global, Module } from "@nestjs/common";
 import type { JsonRpcApiProvider } from "ethers";
 import type { AppConfig } from "../config/app-config";
 import { ChainService } from "./chain.service";
+import { SignatureVerifier } from "./signature-verifier";
 import { createRpcProvider } from "./rpc-provider";
 import { readDeployment, type Deployment } from "./deployment";
 import { CHAIN_PROVIDER, DEPLOYMENT } from "./chain.tokens";
+import { LockService } from "../database/advisory-lock";
+import { TransactionService } from "./transactions/transaction.service";
 
 export interface ChainModuleOptions {
   /** A provider to use instead of CHAIN_RPC_URL (tests pass Hardhat's in-process network). */
@@ -26,8 +29,11 @@ export class ChainModule {
           inject: [DEPLOYMENT],
         },
         ChainService,
+        SignatureVerifier,
+        LockService,
+        TransactionService,
       ],
-      exports: [ChainService, CHAIN_PROVIDER, DEPLOYMENT],
+      exports: [ChainService, SignatureVerifier, LockService, TransactionService, CHAIN_PROVIDER, DEPLOYMENT],
     };
   }
 }

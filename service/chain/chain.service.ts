@@ -3,6 +3,7 @@ import { Contract, type JsonRpcApiProvider } from "ethers";
 import { ServiceMetaRepository } from "../database/service-meta.repository";
 import { abiHash, CONTRACT_NAMES, loadArtifact } from "./artifacts";
 import type { Deployment } from "./deployment";
+import { ROLES, type RoleName } from "./roles";
 import { CHAIN_PROVIDER, DEPLOYMENT } from "./chain.tokens";
 
 
@@ -43,6 +44,11 @@ export class ChainService implements OnModuleInit {
     const block = await this.provider.getBlock("latest");
     if (!block) throw new Error("The chain returned no latest block");
     return { number: block.number, hash: block.hash!, timestamp: block.timestamp };
+  }
+
+  /** Whether `account` holds `role` on the ConsentRegistry right now (read from chain, not a cache). */
+  async hasRole(role: RoleName, account: string): Promise<boolean> {
+    return this.registry.hasRole(ROLES[role], account) as Promise<boolean>;
   }
 
   private async assertDeployment(): Promise<void> {

@@ -62,6 +62,16 @@ export class AppConfig {
   @IsOptional() @IsString() @Matches(/^.{32,}$/, { message: "JWT_SECRET must be at least 32 characters" })
   JWT_SECRET?: string;
 
+  /** The authority (host[:port]) sign-in messages name; wallets show it to the user. */
+  @IsOptional() @IsString() @Matches(/^[a-zA-Z0-9.-]+(:\d+)?$/, { message: "AUTH_DOMAIN must be a host name, optionally with a port" })
+  AUTH_DOMAIN = "localhost";
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(30) @Max(86_400)
+  AUTH_TOKEN_TTL_S = 900;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3_600)
+  AUTH_CHALLENGE_TTL_S = 300;
+
   /** 32-byte master key (hex) wrapping the per-patient data keys. */
   @IsOptional() @Matches(/^(0x)?[0-9a-fA-F]{64}$/, { message: "MASTER_KEY must be 32 bytes of hex" })
   MASTER_KEY?: string;

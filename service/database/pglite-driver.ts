@@ -67,12 +67,29 @@ export function pgliteDriver(options: PGliteOptions = {}): { Pool: new () => unk
   return { Pool: PGlitePool, instance };
 }
 
+interface QueryResult {
+  rows: unknown[];
+  rowCount: number;
+  command: string;
+}
+type QueryCallback = (error: unknown, result?: QueryResult) => void;
+
 class PGliteClient extends EventEmitter {
   constructor(private readonly pg: PGlite) {
     super();
   }
 
-  async query(sql: string, parameters?: unknown[]): Promise<{ rows: unknown[]; rowCount: number; command: string }> {
+  query(sql: string, parameters?: unknown[] | QueryCallback, callback?: QueryCallback): Promise<QueryResult> | undefined {
+    // node-postgres also takes (sql, callback) and (sql, params, callback); TypeORM uses both styles.
+    const done = typeof parameters === "function" ? parameters : callback;
+    const params = Array.isArray(parameters) ? parameters : undefined;
+    const result = this.run(sql, params);
+    if (!done) return result;
+    result.then((r) => done(null, r), (error) => done(error));
+    return undefined;
+  }
+
+  private async run(sql: string, parameters?: unknown[]): Promise<QueryResult> {
     if (parameters && parameters.length > 0) {
       const result = await this.pg.query(sql, parameters);
       return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length, command: commandOf(sql) };

@@ -1,10 +1,12 @@
 import { Controller, Get, Res } from "@nestjs/common";
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from "@nestjs/swagger";
 import type { FastifyReply } from "fastify";
+import { Public } from "../auth/auth.decorators";
 import { HealthReport } from "./health.dto";
 import { HealthService } from "./health.service";
 
 @ApiTags("operations")
+@Public()
 @Controller("health")
 export class HealthController {
   constructor(private readonly health: HealthService) {}

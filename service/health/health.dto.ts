@@ -18,5 +18,7 @@ export class HealthReport {
   @ApiProperty({ enum: ["ok", "unavailable"] }) status!: "ok" | "unavailable";
   @ApiProperty({ type: DependencyHealth }) database!: DependencyHealth;
   @ApiProperty({ type: DependencyHealth }) chain!: DependencyHealth;
+  @ApiProperty({ type: DependencyHealth, description: "Consent projection: last indexed block, chain head, time since caught up" })
+  indexer!: DependencyHealth;
   @ApiProperty({ type: DeploymentSummary }) deployment!: DeploymentSummary;
 }

@@ -1,5 +1,6 @@
 import { Injectable } from "@nestjs/common";
 import { ChainService } from "../chain/chain.service";
+import { ConsentIndexer } from "../consent/consent-indexer";
 import { ServiceMetaRepository } from "../database/service-meta.repository";
 import type { HealthReport } from "./health.dto";
 
@@ -11,21 +12,28 @@ export class HealthService {
   constructor(
     private readonly chain: ChainService,
     private readonly meta: ServiceMetaRepository,
+    private readonly indexer: ConsentIndexer,
   ) {}
 
   async report(): Promise<HealthReport> {
-    const [database, chain] = await Promise.all([
+    const [database, chain, indexer] = await Promise.all([
       probe(async () => ({ latencyMs: round(await this.meta.ping()) })),
       probe(async () => {
         const head = await this.chain.head();
         return { chainId: this.chain.deployment.chainId, head: head.number, headTimestamp: head.timestamp };
       }),
+      probe(async () => {
+        const f = await this.indexer.freshness();
+        if (!f.fresh) throw new Error(`consent projection not fresh (${f.reason})`);
+        return { block: f.blockNumber, head: f.headNumber, lagMs: f.lagMs };
+      }),
     ]);
     const { deployment } = this.chain;
     return {
-      status: database.ok && chain.ok ? "ok" : "unavailable",
+      status: database.ok && chain.ok && indexer.ok ? "ok" : "unavailable",
       database,
       chain,
+      indexer,
       deployment: {
         network: deployment.network,
         chainId: deployment.chainId,

@@ -28,7 +28,12 @@ describe("dev stack (npm start)", () => {
   });
 
   it("answers /health with 200 and serves /docs", async () => {
-    const health = await fetch(`${api}/health`);
+    // Readiness includes the consent indexer's first poll, which follows start-up by a moment.
+    let health = await fetch(`${api}/health`);
+    for (let i = 0; i < 50 && health.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      health = await fetch(`${api}/health`);
+    }
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: "ok", chain: { ok: true, chainId: 31337 } });
     const docs = await fetch(`${api}/docs`);

@@ -1,0 +1,115 @@
+import { Injectable } from "@nestjs/common";
+import { DataSource, type EntityManager } from "typeorm";
+import { leafHash, type AccessEventFields } from "./access-event";
+import { AccessEventEntity, AccessLogHeadEntity } from "./audit.entities";
+
+/** An event before it has a place in the chain of events. */
+export type AccessEventDraft = Omit<AccessEventFields, "seq" | "prevHash"> & {
+  resourceType: string | null;
+  resourceId: string | null;
+  justification: string | null;
+};
+
+/** PostgreSQL allows 65,535 parameters per statement; 17 per row. */
+const INSERT_CHUNK_ROWS = 2_000;
+
+export interface TrailQuery {
+  patient?: string;
+  actor?: string;
+  fromMs?: number;
+  toMs?: number;
+  afterSeq?: number;
+  limit: number;
+}
+
+@Injectable()
+export class AccessEventRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * Appends events to the hash chain in one transaction: lock the head, number the events after it,
+   * link each to the previous leaf, insert, move the head. Concurrent writers (other instances)
+   * queue on the head row, so sequence numbers stay gapless and in commit order.
+   */
+  async append(drafts: readonly AccessEventDraft[]): Promise<AccessEventEntity[]> {
+    return this.dataSource.transaction(async (m) => {
+      const head = await m
+        .getRepository(AccessLogHeadEntity)
+        .createQueryBuilder("h")
+        .setLock("pessimistic_write")
+        .where("h.id = 1")
+        .getOneOrFail();
+      let seq = head.lastSeq;
+      let prev = head.lastLeaf;
+      const rows = drafts.map((d) => {
+        seq += 1;
+        const fields: AccessEventFields = { ...d, seq, prevHash: prev };
+        prev = "0x" + leafHash(fields).toString("hex");
+        return { ...d, seq, prevHash: fields.prevHash, leaf: prev, batchId: null } as AccessEventEntity;
+      });
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK_ROWS) {
+        await m.createQueryBuilder().insert().into(AccessEventEntity).values(rows.slice(i, i + INSERT_CHUNK_ROWS)).updateEntity(false).execute();
+      }
+      await m.update(AccessLogHeadEntity, { id: 1 }, { lastSeq: seq, lastLeaf: prev });
+      return rows;
+    });
+  }
+
+  findById(id: string): Promise<AccessEventEntity | null> {
+    return this.dataSource.getRepository(AccessEventEntity).findOneBy({ id });
+  }
+
+  /** Events from `firstSeq` on, in order, at most `limit`. */
+  eventsFrom(firstSeq: number, limit: number): Promise<AccessEventEntity[]> {
+    return this.dataSource
+      .getRepository(AccessEventEntity)
+      .createQueryBuilder("e")
+      .where("e.seq >= :firstSeq", { firstSeq })
+      .orderBy("e.seq", "ASC")
+      .limit(limit)
+      .getMany();
+  }
+
+  eventsOfBatch(batchId: number): Promise<AccessEventEntity[]> {
+    return this.dataSource.getRepository(AccessEventEntity).find({ where: { batchId }, order: { seq: "ASC" } });
+  }
+
+  async leavesOfBatch(batchId: number): Promise<string[]> {
+    const rows = await this.dataSource
+      .getRepository(AccessEventEntity)
+      .find({ where: { batchId }, select: { leaf: true }, order: { seq: "ASC" } });
+    return rows.map((r) => r.leaf);
+  }
+
+  async lastSeq(): Promise<number> {
+    return (await this.dataSource.getRepository(AccessLogHeadEntity).findOneByOrFail({ id: 1 })).lastSeq;
+  }
+
+  /** Marks events firstSeq..lastSeq as belonging to a batch, inside the batch's transaction. */
+  async assignBatch(m: EntityManager, batchId: number, firstSeq: number, lastSeq: number): Promise<void> {
+    await m
+      .createQueryBuilder()
+      .update(AccessEventEntity)
+      .set({ batchId })
+      .where("seq BETWEEN :firstSeq AND :lastSeq", { firstSeq, lastSeq })
+      .execute();
+  }
+
+  /** A page of the trail, newest last, filtered by patient and/or actor and time. */
+  query(q: TrailQuery): Promise<AccessEventEntity[]> {
+    const qb = this.dataSource.getRepository(AccessEventEntity).createQueryBuilder("e").orderBy("e.seq", "ASC").limit(q.limit);
+    if (q.patient) qb.andWhere("e.patient = :patient", { patient: q.patient.toLowerCase() });
+    if (q.actor) qb.andWhere("e.actor = :actor", { actor: q.actor.toLowerCase() });
+    if (q.fromMs !== undefined) qb.andWhere("e.time_ms >= :fromMs", { fromMs: q.fromMs });
+    if (q.toMs !== undefined) qb.andWhere("e.time_ms < :toMs", { toMs: q.toMs });
+    if (q.afterSeq !== undefined) qb.andWhere("e.seq > :afterSeq", { afterSeq: q.afterSeq });
+    return qb.getMany();
+  }
+
+  /** Deletes the events of the given anchored batches (retention); their batch headers stay. */
+  async deleteEventsOfBatches(m: EntityManager, batchIds: number[]): Promise<number> {
+    if (batchIds.length === 0) return 0;
+    const result = await m.createQueryBuilder().delete().from(AccessEventEntity).where("batch_id IN (:...batchIds)", { batchIds }).execute();
+    return result.affected ?? 0;
+  }
+}

@@ -1,0 +1,88 @@
+import { Injectable } from "@nestjs/common";
+import { DataSource, In, Not } from "typeorm";
+import { AccessEventRepository } from "./access-event.repository";
+import { AnchorBatchEntity } from "./audit.entities";
+
+@Injectable()
+export class AnchorBatchRepository {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly events: AccessEventRepository,
+  ) {}
+
+  private get batches() {
+    return this.dataSource.getRepository(AnchorBatchEntity);
+  }
+
+  last(): Promise<AnchorBatchEntity | null> {
+    return this.batches.findOne({ where: {}, order: { batchId: "DESC" } });
+  }
+
+  find(batchId: number): Promise<AnchorBatchEntity | null> {
+    return this.batches.findOneBy({ batchId });
+  }
+
+  /** Batches not yet confirmed on chain, oldest first: they are anchored before anything new. */
+  unconfirmed(): Promise<AnchorBatchEntity[]> {
+    return this.batches.find({ where: { state: Not("confirmed") }, order: { batchId: "ASC" } });
+  }
+
+  /** Records a built batch and stamps its events with it, atomically. */
+  async create(batch: Pick<AnchorBatchEntity, "batchId" | "firstSeq" | "lastSeq" | "root" | "breakGlass">): Promise<AnchorBatchEntity> {
+    return this.dataSource.transaction(async (m) => {
+      await m.insert(AnchorBatchEntity, { ...batch, state: "built" });
+      await this.events.assignBatch(m, batch.batchId, batch.firstSeq, batch.lastSeq);
+      return m.findOneByOrFail(AnchorBatchEntity, { batchId: batch.batchId });
+    });
+  }
+
+  async markSubmitted(batchId: number, txId: string, txHash: string | null): Promise<void> {
+    await this.batches.update({ batchId, state: Not("confirmed") }, { state: "submitted", txId, txHash });
+  }
+
+  async markConfirmed(batchId: number, txHash: string, blockNumber: number): Promise<void> {
+    await this.batches.update({ batchId }, { state: "confirmed", txHash, blockNumber, anchoredAt: new Date() });
+  }
+
+  /** Batches whose events overlap [fromMs, toMs), in order, for the export; `afterBatchId` pages. */
+  async inTimeRange(fromMs: number, toMs: number, afterBatchId: number, limit: number): Promise<AnchorBatchEntity[]> {
+    return this.batches
+      .createQueryBuilder("b")
+      .where("b.state = 'confirmed'")
+      .andWhere("b.batch_id > :afterBatchId", { afterBatchId })
+      .andWhere(
+        `(b.events_pruned_at IS NOT NULL AND b.created_at >= to_timestamp(:fromS) AND b.created_at < to_timestamp(:toS))
+         OR EXISTS (SELECT 1 FROM access_events e WHERE e.batch_id = b.batch_id AND e.time_ms >= :fromMs AND e.time_ms < :toMs)`,
+        { fromMs, toMs, fromS: fromMs / 1000, toS: toMs / 1000 },
+      )
+      .orderBy("b.batch_id", "ASC")
+      .limit(limit)
+      .getMany();
+  }
+
+  /** Confirmed batches whose newest event is older than `cutoffMs` and still hold events. */
+  async prunable(cutoffMs: number): Promise<number[]> {
+    const rows: Array<{ batch_id: string }> = await this.dataSource.query(
+      `SELECT b.batch_id FROM anchor_batches b
+        WHERE b.state = 'confirmed' AND b.events_pruned_at IS NULL
+          AND (SELECT max(e.time_ms) FROM access_events e WHERE e.batch_id = b.batch_id) < $1
+        ORDER BY b.batch_id`,
+      [cutoffMs],
+    );
+    return rows.map((r) => Number(r.batch_id));
+  }
+
+  /** Deletes the events of `batchIds` and stamps the batches, keeping their headers verifiable. */
+  async pruneEvents(batchIds: number[]): Promise<number> {
+    return this.dataSource.transaction(async (m) => {
+      const deleted = await this.events.deleteEventsOfBatches(m, batchIds);
+      await m.update(AnchorBatchEntity, { batchId: In(batchIds) }, { eventsPrunedAt: new Date() });
+      return deleted;
+    });
+  }
+
+  async backlog(): Promise<{ unconfirmedBatches: number; oldestUnconfirmed: Date | null }> {
+    const rows = await this.unconfirmed();
+    return { unconfirmedBatches: rows.length, oldestUnconfirmed: rows[0]?.createdAt ?? null };
+  }
+}

@@ -1,0 +1,165 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from "@nestjs/common";
+import { Contract, type JsonRpcApiProvider } from "ethers";
+import { loadArtifact } from "../chain/artifacts";
+import { CHAIN_PROVIDER, DEPLOYMENT } from "../chain/chain.tokens";
+import type { Deployment } from "../chain/deployment";
+import { TransactionService } from "../chain/transactions/transaction.service";
+import { AppConfig } from "../config/app-config";
+import { LockService, type Lease } from "../database/advisory-lock";
+import { AccessDecision } from "./access-event";
+import { AccessEventRepository } from "./access-event.repository";
+import { AccessLogService } from "./access-log.service";
+import type { AccessEventEntity, AnchorBatchEntity } from "./audit.entities";
+import { AnchorBatchRepository } from "./anchor-batch.repository";
+import { StandardTree } from "./merkle";
+
+/** How long one anchoring transaction may take before the tick gives up and retries later. */
+export const ANCHOR_TX_TIMEOUT_MS = 60_000;
+
+/** The chain holds a different root for a batch id than we built: never overwrite, stop and alert. */
+export class AnchorConflictError extends Error {
+  override name = "AnchorConflictError";
+}
+
+/**
+ * Closes batches of access events and anchors their Merkle roots, in order, exactly once each.
+ * One instance anchors (advisory lock). Every step is persisted before the next, and the chain is
+ * asked before anything is sent, so a crash at any point resumes without a gap or a duplicate.
+ */
+@Injectable()
+export class AnchorService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(AnchorService.name);
+  private readonly ledger: Contract;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private lease: Lease | null = null;
+  private stopped = false;
+  private urgent = false;
+
+  constructor(
+    private readonly config: AppConfig,
+    @Inject(DEPLOYMENT) private readonly deployment: Deployment,
+    @Inject(CHAIN_PROVIDER) provider: JsonRpcApiProvider,
+    private readonly events: AccessEventRepository,
+    private readonly batches: AnchorBatchRepository,
+    private readonly transactions: TransactionService,
+    private readonly locks: LockService,
+    accessLog: AccessLogService,
+  ) {
+    this.ledger = new Contract(deployment.contracts.AccessLedger.address, loadArtifact("AccessLedger").abi, provider);
+    accessLog.committed.on("committed", (rows: AccessEventEntity[]) => this.onCommitted(rows));
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.config.ANCHORER_PRIVATE_KEY) {
+      this.logger.warn({ message: "No ANCHORER_PRIVATE_KEY: this instance records access events but does not anchor them" });
+      return;
+    }
+    this.schedule(0);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+    await this.lease?.release().catch(() => undefined);
+  }
+
+  /** Runs one anchoring pass now, or joins the one in progress. */
+  tick(): Promise<void> {
+    this.running ??= this.anchorPending().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private onCommitted(rows: AccessEventEntity[]): void {
+    // Break-glass events are anchored at once, in a batch of their own.
+    if (rows.some((r) => r.decision === AccessDecision.BreakGlass)) {
+      this.urgent = true;
+      void this.tick().catch(() => undefined);
+    }
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.tick()
+        .catch((error) => this.logger.warn({ message: "Anchoring pass failed; will retry", error: (error as Error).message.split("\n")[0] }))
+        .finally(() => this.schedule(this.config.BATCH_MAX_MS));
+    }, delayMs);
+  }
+
+  private async anchorPending(): Promise<void> {
+    if (!(await this.holdLeadership())) return;
+    for (const batch of await this.batches.unconfirmed()) {
+      if (this.stopped) return;
+      await this.anchor(batch);
+    }
+    for (;;) {
+      if (this.stopped) return;
+      const batch = await this.closeBatch();
+      if (!batch) return;
+      await this.anchor(batch);
+    }
+  }
+
+  /**
+   * Builds the next batch from the events after the last batch: up to BATCH_MAX_EVENTS, ending right
+   * before a break-glass event, which goes alone. Returns null when there is nothing to close yet.
+   */
+  private async closeBatch(): Promise<AnchorBatchEntity | null> {
+    const last = await this.batches.last();
+    const firstSeq = (last?.lastSeq ?? 0) + 1;
+    const pending = await this.events.eventsFrom(firstSeq, this.config.BATCH_MAX_EVENTS);
+    if (pending.length === 0) return null;
+    const oldestAgeMs = Date.now() - pending[0].timeMs;
+    const full = pending.length >= this.config.BATCH_MAX_EVENTS;
+    const hasBreakGlass = pending.some((e) => e.decision === AccessDecision.BreakGlass);
+    if (!full && !hasBreakGlass && oldestAgeMs < this.config.BATCH_MAX_MS && !this.urgent) return null;
+    this.urgent = false;
+
+    let members = pending;
+    const breakGlassAt = pending.findIndex((e) => e.decision === AccessDecision.BreakGlass);
+    if (breakGlassAt === 0) members = pending.slice(0, 1);
+    else if (breakGlassAt > 0) members = pending.slice(0, breakGlassAt);
+
+    const tree = new StandardTree(members.map((e) => Buffer.from(e.leaf.slice(2), "hex")));
+    return this.batches.create({
+      batchId: (last?.batchId ?? 0) + 1,
+      firstSeq: members[0].seq,
+      lastSeq: members[members.length - 1].seq,
+      root: "0x" + tree.root.toString("hex"),
+      breakGlass: breakGlassAt === 0,
+    });
+  }
+
+  /** Gets `batch` onto the chain exactly once: adopt what the chain already has, else (re)use the one transaction. */
+  private async anchor(batch: AnchorBatchEntity): Promise<void> {
+    const onChainCount = Number(await this.ledger.batchCount());
+    if (onChainCount >= batch.batchId) {
+      const stored = await this.ledger.getBatch(batch.batchId);
+      if (stored.root !== batch.root || Number(stored.firstSeq) !== batch.firstSeq || Number(stored.lastSeq) !== batch.lastSeq) {
+        throw new AnchorConflictError(`Batch ${batch.batchId} on chain differs from the database's`);
+      }
+      const [log] = await this.ledger.queryFilter(this.ledger.filters.BatchAnchored(batch.batchId), this.deployment.deploymentBlock);
+      await this.batches.markConfirmed(batch.batchId, log?.transactionHash ?? batch.txHash ?? "", Number(stored.blockNumber));
+      return;
+    }
+    const signer = this.transactions.forSigner("anchorer");
+    const ref = String(batch.batchId);
+    let tracked = await signer.findByRef("ledger.anchor", ref);
+    if (!tracked || tracked.state === "failed") {
+      const data = this.ledger.interface.encodeFunctionData("anchor", [batch.batchId, batch.root, batch.firstSeq, batch.lastSeq]);
+      tracked = await signer.submit({ to: this.deployment.contracts.AccessLedger.address, data, kind: "ledger.anchor", ref });
+    }
+    await this.batches.markSubmitted(batch.batchId, String(tracked.id), tracked.hash ?? null);
+    const mined = await tracked.wait({ timeoutMs: ANCHOR_TX_TIMEOUT_MS });
+    await this.batches.markConfirmed(batch.batchId, mined.hash, mined.blockNumber);
+    this.logger.log({ message: "Batch anchored", batchId: batch.batchId, events: batch.lastSeq - batch.firstSeq + 1, block: mined.blockNumber });
+  }
+
+  private async holdLeadership(): Promise<boolean> {
+    if (this.lease?.held) return true;
+    this.lease = await this.locks.tryAcquire(`anchorer:${this.deployment.contracts.AccessLedger.address.toLowerCase()}`);
+    return this.lease !== null;
+  }
+}

@@ -1,0 +1,72 @@
+import { ApiProperty, ApiPropertyOptional } from "@nestjs/swagger";
+import { Type } from "class-transformer";
+import { IsEthereumAddress, IsInt, IsISO8601, IsOptional, IsUUID, Max, Min } from "class-validator";
+
+export class TrailQueryDto {
+  @ApiPropertyOptional() @IsOptional() @IsEthereumAddress() patient?: string;
+  @ApiPropertyOptional() @IsOptional() @IsEthereumAddress() actor?: string;
+  @ApiPropertyOptional({ description: "ISO 8601, inclusive" }) @IsOptional() @IsISO8601() from?: string;
+  @ApiPropertyOptional({ description: "ISO 8601, exclusive" }) @IsOptional() @IsISO8601() to?: string;
+  @ApiPropertyOptional({ description: "Return events after this seq (paging)" }) @IsOptional() @Type(() => Number) @IsInt() @Min(0) after?: number;
+  @ApiPropertyOptional({ default: 100 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1000) limit?: number;
+}
+
+export class ExportQueryDto {
+  @ApiProperty({ description: "ISO 8601, inclusive" }) @IsISO8601() from!: string;
+  @ApiProperty({ description: "ISO 8601, exclusive" }) @IsISO8601() to!: string;
+}
+
+export class EventIdParam {
+  @IsUUID() id!: string;
+}
+
+export class BatchIdParam {
+  @Type(() => Number) @IsInt() @Min(1) id!: number;
+}
+
+export class AccessEventViewDto {
+  @ApiProperty() id!: string;
+  @ApiProperty() seq!: number;
+  @ApiProperty() time!: string;
+  @ApiProperty() actor!: string;
+  @ApiProperty({ nullable: true, type: String }) patient!: string | null;
+  @ApiProperty() action!: string;
+  @ApiProperty() decision!: string;
+  @ApiProperty({ type: [String] }) categories!: string[];
+  @ApiProperty({ type: [String] }) purposes!: string[];
+  @ApiProperty({ nullable: true, type: String }) consentId!: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String }) resourceType!: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String }) resourceId!: string | null;
+  @ApiProperty({ description: "A break-glass read: emergency access without consent" }) breakGlass!: boolean;
+  @ApiPropertyOptional({ nullable: true, type: String }) justification!: string | null;
+  @ApiProperty({ nullable: true, type: Number }) batchId!: number | null;
+}
+
+export class TrailPageDto {
+  @ApiProperty({ type: [AccessEventViewDto] }) events!: AccessEventViewDto[];
+  @ApiPropertyOptional({ description: "Pass as `after` for the next page", nullable: true, type: Number }) next!: number | null;
+}
+
+export class BatchViewDto {
+  @ApiProperty() batchId!: number;
+  @ApiProperty() root!: string;
+  @ApiProperty() firstSeq!: number;
+  @ApiProperty() lastSeq!: number;
+  @ApiProperty({ enum: ["built", "submitted", "confirmed"] }) state!: string;
+  @ApiProperty() breakGlass!: boolean;
+  @ApiProperty({ nullable: true, type: String }) txHash!: string | null;
+  @ApiProperty({ nullable: true, type: Number }) blockNumber!: number | null;
+  @ApiProperty() chainId!: number;
+  @ApiProperty() contract!: string;
+  @ApiProperty() eventsPruned!: boolean;
+}
+
+export class EventProofDto {
+  @ApiProperty() eventId!: string;
+  @ApiProperty() seq!: number;
+  @ApiProperty({ type: [String], description: "ABI types of the leaf values (docs/access-trail.md)" }) leafEncoding!: string[];
+  @ApiProperty({ type: [Object], description: "The values, in leafEncoding order" }) leafValues!: Array<string | number>;
+  @ApiProperty() leaf!: string;
+  @ApiProperty({ type: [String] }) proof!: string[];
+  @ApiProperty({ type: BatchViewDto }) batch!: BatchViewDto;
+}

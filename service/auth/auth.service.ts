@@ -1,0 +1,79 @@
+import { Inject, Injectable } from "@nestjs/common";
+import { getAddress, verifyMessage } from "ethers";
+import { randomBytes } from "node:crypto";
+import { ChainService } from "../chain/chain.service";
+import { DEPLOYMENT } from "../chain/chain.tokens";
+import type { Deployment } from "../chain/deployment";
+import { AppConfig } from "../config/app-config";
+import { unauthorized } from "../common/problem";
+import { PatientRepository } from "../patients/patient.repository";
+import type { Actor, Role } from "./actor";
+import { AuthNonceRepository } from "./auth-nonce.repository";
+import type { ChallengeResponseDto, TokenResponseDto } from "./auth.dto";
+import { formatSiweMessage, parseSiweMessage, SIWE_STATEMENT } from "./siwe-message";
+import { TokenService } from "./token.service";
+
+const CHAIN_ROLES: Array<Exclude<Role, "patient">> = ["admin", "institution", "regulator", "relayer"];
+
+/** Sign-In with Ethereum: a one-time challenge, a signature over it, a short-lived token. */
+@Injectable()
+export class AuthService {
+  constructor(
+    private readonly config: AppConfig,
+    @Inject(DEPLOYMENT) private readonly deployment: Deployment,
+    private readonly nonces: AuthNonceRepository,
+    private readonly tokens: TokenService,
+    private readonly chain: ChainService,
+    private readonly patients: PatientRepository,
+  ) {}
+
+  async challenge(address: string): Promise<ChallengeResponseDto> {
+    const nonce = randomBytes(16).toString("hex");
+    const issuedAt = new Date();
+    const expiresAt = new Date(issuedAt.getTime() + this.config.AUTH_CHALLENGE_TTL_S * 1000);
+    await this.nonces.create(nonce, address, expiresAt);
+    const message = formatSiweMessage({
+      domain: this.config.AUTH_DOMAIN,
+      address: getAddress(address),
+      statement: SIWE_STATEMENT,
+      uri: `https://${this.config.AUTH_DOMAIN}`,
+      version: "1",
+      chainId: this.deployment.chainId,
+      nonce,
+      issuedAt: issuedAt.toISOString(),
+      expirationTime: expiresAt.toISOString(),
+    });
+    return { message, nonce, expiresAt: expiresAt.toISOString() };
+  }
+
+  async token(message: string, signature: string): Promise<TokenResponseDto> {
+    const fields = parseSiweMessage(message);
+    if (!fields || fields.domain !== this.config.AUTH_DOMAIN || fields.chainId !== this.deployment.chainId) {
+      throw unauthorized("invalid-sign-in-message", "The message is not a sign-in challenge issued by this service");
+    }
+    let signer: string;
+    try {
+      signer = verifyMessage(message, signature);
+    } catch {
+      throw unauthorized("invalid-signature", "The signature is malformed");
+    }
+    if (signer !== fields.address) throw unauthorized("invalid-signature", "The message was not signed by its account");
+    const now = new Date();
+    if (new Date(fields.expirationTime) <= now) throw unauthorized("challenge-expired", "The sign-in challenge has expired");
+    const outcome = await this.nonces.consume(fields.nonce, fields.address, now);
+    if (outcome !== "consumed") {
+      const detail = { unknown: "was not issued by this service", used: "was already used", expired: "has expired" }[outcome];
+      throw unauthorized(outcome === "expired" ? "challenge-expired" : "invalid-nonce", `The sign-in nonce ${detail}`);
+    }
+    const actor: Actor = { address: fields.address, roles: await this.rolesOf(fields.address) };
+    const { token, expiresAt } = this.tokens.issue(actor);
+    return { accessToken: token, tokenType: "Bearer", expiresAt: expiresAt.toISOString(), address: actor.address, roles: actor.roles };
+  }
+
+  private async rolesOf(address: string): Promise<Role[]> {
+    const held = await Promise.all(CHAIN_ROLES.map((role) => this.chain.hasRole(role, address)));
+    const roles: Role[] = CHAIN_ROLES.filter((_, i) => held[i]);
+    if (await this.patients.isEnrolled(address)) roles.push("patient");
+    return roles;
+  }
+}

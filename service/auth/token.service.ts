@@ -1,0 +1,53 @@
+import { Inject, Injectable } from "@nestjs/common";
+import { JwtService } from "@nestjs/jwt";
+import { getAddress, isAddress } from "ethers";
+import { AppConfig } from "../config/app-config";
+import { DEPLOYMENT } from "../chain/chain.tokens";
+import type { Deployment } from "../chain/deployment";
+import { unauthorized } from "../common/problem";
+import type { Actor, Role } from "./actor";
+
+const ISSUER = "consentry";
+const ALGORITHM = "HS256";
+const KNOWN_ROLES: Role[] = ["admin", "institution", "regulator", "relayer", "patient"];
+
+/** Issues and checks access tokens. Only HS256 is accepted, so `alg: none` and key confusion fail. */
+@Injectable()
+export class TokenService {
+  private readonly jwt: JwtService;
+  private readonly audience: string;
+
+  constructor(
+    private readonly config: AppConfig,
+    @Inject(DEPLOYMENT) deployment: Deployment,
+  ) {
+    if (!config.JWT_SECRET) throw new Error("JWT_SECRET is required");
+    this.jwt = new JwtService({ secret: config.JWT_SECRET });
+    // Tokens are valid for one deployment only.
+    this.audience = `${deployment.chainId}:${deployment.contracts.ConsentRegistry.address.toLowerCase()}`;
+  }
+
+  issue(actor: Actor): { token: string; expiresAt: Date } {
+    const ttl = this.config.AUTH_TOKEN_TTL_S;
+    const token = this.jwt.sign(
+      { roles: actor.roles },
+      { algorithm: ALGORITHM, expiresIn: ttl, issuer: ISSUER, audience: this.audience, subject: actor.address },
+    );
+    return { token, expiresAt: new Date(Date.now() + ttl * 1000) };
+  }
+
+  verify(token: string): Actor {
+    let claims: { sub?: unknown; roles?: unknown };
+    try {
+      claims = this.jwt.verify(token, { algorithms: [ALGORITHM], issuer: ISSUER, audience: this.audience });
+    } catch (error) {
+      const expired = (error as Error).name === "TokenExpiredError";
+      throw unauthorized(expired ? "token-expired" : "invalid-token", expired ? "The access token has expired" : "The access token is invalid");
+    }
+    if (typeof claims.sub !== "string" || !isAddress(claims.sub) || !Array.isArray(claims.roles)) {
+      throw unauthorized("invalid-token", "The access token is invalid");
+    }
+    const roles = claims.roles.filter((r): r is Role => KNOWN_ROLES.includes(r as Role));
+    return { address: getAddress(claims.sub), roles };
+  }
+}

@@ -1,0 +1,44 @@
+import { Inject, Injectable } from "@nestjs/common";
+import {
+  Contract,
+  type JsonRpcApiProvider,
+  type TypedDataDomain,
+  type TypedDataField,
+  TypedDataEncoder,
+  recoverAddress,
+} from "ethers";
+import { CHAIN_PROVIDER } from "./chain.tokens";
+
+const ERC1271_MAGIC = "0x1626ba7e";
+const ERC1271_ABI = ["function isValidSignature(bytes32 hash, bytes signature) view returns (bytes4)"];
+
+/**
+ * Checks EIP-712 signatures the way the contract's SignatureChecker does: ECDSA recovery for
+ * ordinary accounts, ERC-1271 `isValidSignature` for accounts with code (smart wallets).
+ */
+@Injectable()
+export class SignatureVerifier {
+  constructor(@Inject(CHAIN_PROVIDER) private readonly provider: JsonRpcApiProvider) {}
+
+  async isValid(
+    signer: string,
+    domain: TypedDataDomain,
+    types: Record<string, TypedDataField[]>,
+    value: Record<string, unknown>,
+    signature: string,
+  ): Promise<boolean> {
+    const digest = TypedDataEncoder.hash(domain, types, value);
+    try {
+      if (recoverAddress(digest, signature).toLowerCase() === signer.toLowerCase()) return true;
+    } catch {
+      // Not a well-formed ECDSA signature; it may still be a smart wallet's.
+    }
+    if ((await this.provider.getCode(signer)) === "0x") return false;
+    try {
+      const wallet = new Contract(signer, ERC1271_ABI, this.provider);
+      return (await wallet.isValidSignature(digest, signature)) === ERC1271_MAGIC;
+    } catch {
+      return false;
+    }
+  }
+}

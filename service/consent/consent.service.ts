@@ -1,0 +1,157 @@
+import { Inject, Injectable } from "@nestjs/common";
+import { getAddress, ZeroAddress } from "ethers";
+import type { Actor } from "../auth/actor";
+import { hasRole } from "../auth/actor";
+import { ChainService } from "../chain/chain.service";
+import { DEPLOYMENT } from "../chain/chain.tokens";
+import type { Deployment } from "../chain/deployment";
+import { SignatureVerifier } from "../chain/signature-verifier";
+import { TransactionService } from "../chain/transactions/transaction.service";
+import { badRequest, conflict, forbidden, notFound, unavailable } from "../common/problem";
+import { PatientRepository } from "../patients/patient.repository";
+import { consentIdOf } from "./consent-id";
+import { ConsentIndexer } from "./consent-indexer";
+import { toConsentView } from "./consent.mapper";
+import { ConsentProjectionRepository } from "./consent-projection.repository";
+import type { ConsentEntity } from "./consent.entity";
+import type { ConsentSubmissionDto, ConsentViewDto, GrantConsentDto, RevokeConsentDto } from "./consents.dto";
+import { consentDomain, GRANT_TYPES, REVOKE_TYPES } from "./eip712";
+import { problemFromRelayFailure } from "./relay-problems";
+import { isValidCategoryMask, isValidPurposeMask } from "./vocabulary";
+
+/** How long `wait: true` waits for a relayed transaction to be mined and indexed. */
+export const RELAY_WAIT_TIMEOUT_MS = 30_000;
+
+/**
+ * Relays patients' signed grants and revocations. Everything a contract would reject is checked here
+ * first, so a bad request never costs a transaction; the contract checks again.
+ */
+@Injectable()
+export class ConsentService {
+  constructor(
+    @Inject(DEPLOYMENT) private readonly deployment: Deployment,
+    private readonly chain: ChainService,
+    private readonly signatures: SignatureVerifier,
+    private readonly transactions: TransactionService,
+    private readonly projection: ConsentProjectionRepository,
+    private readonly indexer: ConsentIndexer,
+    private readonly patients: PatientRepository,
+  ) {}
+
+  async grant(actor: Actor, dto: GrantConsentDto): Promise<ConsentSubmissionDto> {
+    const terms = { ...dto.terms, patient: getAddress(dto.terms.patient), grantee: getAddress(dto.terms.grantee) };
+    this.assertMayRelayFor(actor, terms.patient);
+    const now = nowSeconds();
+    if (!isValidCategoryMask(terms.categories)) throw badRequest("invalid-categories", "Unknown or empty data categories", `categories ${terms.categories} is not a valid category mask`);
+    if (!isValidPurposeMask(terms.purposes)) throw badRequest("invalid-purposes", "Unknown or empty purposes", `purposes ${terms.purposes} is not a valid purpose mask`);
+    if (terms.validUntil !== 0 && (terms.validUntil <= terms.validFrom || terms.validUntil <= now)) {
+      throw badRequest("invalid-validity", "Empty validity window", "validUntil must be 0 or later than both validFrom and now");
+    }
+    this.assertDeadline(dto.deadline, now);
+    if (!(await this.patients.isEnrolled(terms.patient))) {
+      throw badRequest("patient-not-enrolled", "Patient not enrolled", "The patient has not enrolled with any custodian institution");
+    }
+    if (terms.grantee !== ZeroAddress && !(await this.chain.hasRole("institution", terms.grantee))) {
+      throw badRequest("grantee-not-institution", "Grantee is not an institution", `${terms.grantee} does not hold the institution role`);
+    }
+    const nonce = await this.assertNonce(terms.patient, dto.nonce);
+    const signed = { ...terms, nonce, deadline: dto.deadline };
+    if (!(await this.signatures.isValid(terms.patient, consentDomain(this.deployment), GRANT_TYPES, signed, dto.signature))) {
+      throw badRequest("invalid-signature", "Invalid signature", "The terms are not signed by the patient for this chain and contract");
+    }
+    const consentId = consentIdOf(terms, nonce);
+    const data = this.chain.registry.interface.encodeFunctionData("grantBySig", [terms, nonce, dto.deadline, dto.signature]);
+    return this.relay("consent.grant", consentId, data, dto.wait, "active");
+  }
+
+  async revoke(actor: Actor, consentId: string, dto: RevokeConsentDto): Promise<ConsentSubmissionDto> {
+    const consent = await this.projection.findConsent(consentId);
+    if (!consent || !this.mayView(actor, consent)) throw notFound("consent-not-found", `No consent ${consentId}`);
+    this.assertMayRelayFor(actor, consent.patient);
+    if (consent.revokedAt) throw conflict("consent-already-revoked", "Consent already revoked", `Revoked at ${consent.revokedAt}`);
+    this.assertDeadline(dto.deadline, nowSeconds());
+    const nonce = await this.assertNonce(consent.patient, dto.nonce);
+    const signed = { consentId: consent.consentId, nonce, deadline: dto.deadline };
+    if (!(await this.signatures.isValid(consent.patient, consentDomain(this.deployment), REVOKE_TYPES, signed, dto.signature))) {
+      throw badRequest("invalid-signature", "Invalid signature", "The revocation is not signed by the consent's patient");
+    }
+    const data = this.chain.registry.interface.encodeFunctionData("revokeBySig", [consent.consentId, nonce, dto.deadline, dto.signature]);
+    return this.relay("consent.revoke", consent.consentId, data, dto.wait, "revoked");
+  }
+
+  async list(actor: Actor, patient?: string): Promise<ConsentViewDto[]> {
+    const now = nowSeconds();
+    return (await this.visible(actor, patient)).map((c) => toConsentView(c, now));
+  }
+
+  /** The consents the caller may see: of one patient, or else those naming the institution, or else its own. */
+  async visible(actor: Actor, patient?: string): Promise<ConsentEntity[]> {
+    if (patient) return (await this.projection.consentsOf(patient)).filter((c) => this.mayView(actor, c));
+    if (hasRole(actor, "institution")) return this.projection.consentsByGrantee([actor.address, ZeroAddress]);
+    return this.projection.consentsOf(actor.address);
+  }
+
+  async get(actor: Actor, consentId: string): Promise<ConsentViewDto> {
+    const consent = await this.projection.findConsent(consentId);
+    if (!consent || !this.mayView(actor, consent)) throw notFound("consent-not-found", `No consent ${consentId}`);
+    return toConsentView(consent);
+  }
+
+  /** Patients see their own consents, grantees those naming them (or any institution), regulators all. */
+  mayView(actor: Actor, c: ConsentEntity): boolean {
+    const me = actor.address.toLowerCase();
+    return (
+      c.patient === me ||
+      hasRole(actor, "regulator") ||
+      (hasRole(actor, "institution") && (c.grantee === me || c.grantee === ZeroAddress))
+    );
+  }
+
+  /** The patient acts for themself; an institution may relay a patient's signature (e.g. from a kiosk). */
+  private assertMayRelayFor(actor: Actor, patient: string): void {
+    if (actor.address.toLowerCase() === patient.toLowerCase() || hasRole(actor, "institution")) return;
+    throw forbidden("not-consent-patient", "Only the patient, or an institution relaying the patient's signature, may do this");
+  }
+
+  private assertDeadline(deadline: number, now: number): void {
+    if (deadline < now) throw badRequest("signature-expired", "Signature expired", `The deadline ${deadline} has passed`);
+  }
+
+  private async assertNonce(patient: string, given: string): Promise<bigint> {
+    const current = (await this.chain.registry.nonces(patient)) as bigint;
+    const nonce = BigInt(given);
+    if (nonce < current) throw conflict("nonce-used", "Nonce already used", `The patient's next nonce is ${current}`);
+    if (nonce > current) throw badRequest("nonce-invalid", "Nonce out of order", `The patient's next nonce is ${current}`);
+    return nonce;
+  }
+
+  private async relay(
+    kind: "consent.grant" | "consent.revoke",
+    consentId: string,
+    data: string,
+    wait: boolean | undefined,
+    doneStatus: "active" | "revoked",
+  ): Promise<ConsentSubmissionDto> {
+    const to = this.deployment.contracts.ConsentRegistry.address;
+    let tracked;
+    try {
+      tracked = await this.transactions.forSigner("relayer").submit({ to, data, kind, ref: consentId });
+      if (!wait) return { consentId, status: "pending", transaction: { id: String(tracked.id), hash: tracked.hash ?? undefined, state: "sent" } };
+      const mined = await tracked.wait({ timeoutMs: RELAY_WAIT_TIMEOUT_MS });
+      if (!(await this.indexer.waitForBlock(mined.blockNumber, RELAY_WAIT_TIMEOUT_MS))) {
+        throw unavailable("indexer-behind", "The transaction is mined but the consent projection has not caught up yet");
+      }
+      const consent = await this.projection.findConsent(consentId);
+      return {
+        consentId,
+        status: doneStatus,
+        transaction: { id: String(tracked.id), hash: mined.hash, state: mined.state, blockNumber: mined.blockNumber },
+        consent: consent ? toConsentView(consent) : undefined,
+      };
+    } catch (error) {
+      throw problemFromRelayFailure(error);
+    }
+  }
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);

@@ -1,0 +1,145 @@
+import { ApiProperty, ApiPropertyOptional } from "@nestjs/swagger";
+import { Type } from "class-transformer";
+import {
+  IsBoolean,
+  IsEthereumAddress,
+  IsIn,
+  IsInt,
+  IsOptional,
+  Length,
+  Matches,
+  Max,
+  Min,
+  ValidateNested,
+} from "class-validator";
+import { SIGNATURE_PATTERN } from "../patients/patients.dto";
+import { PURPOSES } from "./vocabulary";
+
+const UINT64_MAX = Number.MAX_SAFE_INTEGER; // JSON numbers; times in seconds stay far below this.
+
+/** The terms exactly as the patient signed them (EIP-712 `Grant`). */
+export class ConsentTermsDto {
+  @ApiProperty() @IsEthereumAddress() patient!: string;
+
+  @ApiProperty({ description: "An institution, or 0x000…000 for any registered institution" })
+  @IsEthereumAddress()
+  grantee!: string;
+
+  @ApiProperty({ description: "Bitmask of data categories (see /.well-known/consentry)", example: 8 })
+  @IsInt()
+  categories!: number;
+
+  @ApiProperty({ description: "Bitmask of PurposeOfUse codes", example: 1 })
+  @IsInt()
+  purposes!: number;
+
+  @ApiProperty({ enum: [0, 1], description: "0 permit, 1 deny" })
+  @IsInt()
+  @IsIn([0, 1], { message: "effect must be 0 (permit) or 1 (deny)" })
+  effect!: number;
+
+  @ApiProperty({ description: "Unix seconds" }) @IsInt() @Min(0) @Max(UINT64_MAX) validFrom!: number;
+
+  @ApiProperty({ description: "Unix seconds; 0 for open-ended" }) @IsInt() @Min(0) @Max(UINT64_MAX) validUntil!: number;
+}
+
+class SignedActionDto {
+  @ApiProperty({ description: "The patient's current nonce on ConsentRegistry, as a decimal string", example: "0" })
+  @Matches(/^\d{1,78}$/, { message: "nonce must be a decimal integer" })
+  nonce!: string;
+
+  @ApiProperty({ description: "Unix seconds after which the signature is void" })
+  @IsInt()
+  @Min(0)
+  deadline!: number;
+
+  @ApiProperty({ description: "The patient's EIP-712 signature" })
+  @Matches(SIGNATURE_PATTERN, { message: "signature must be 0x-prefixed hex" })
+  @Length(4, 4_000)
+  signature!: string;
+
+  @ApiPropertyOptional({ description: "Answer only once the transaction is mined and indexed" })
+  @IsOptional()
+  @IsBoolean()
+  wait?: boolean;
+}
+
+export class GrantConsentDto extends SignedActionDto {
+  @ApiProperty({ type: ConsentTermsDto })
+  @ValidateNested()
+  @Type(() => ConsentTermsDto)
+  terms!: ConsentTermsDto;
+}
+
+export class RevokeConsentDto extends SignedActionDto {}
+
+export class ConsentIdParam {
+  @Matches(/^0x[0-9a-fA-F]{64}$/, { message: "consent id must be 32 bytes of 0x-prefixed hex" })
+  id!: string;
+}
+
+export class ConsentQueryDto {
+  @ApiPropertyOptional() @IsOptional() @IsEthereumAddress() patient?: string;
+}
+
+export class TransactionRefDto {
+  @ApiProperty() id!: string;
+  @ApiPropertyOptional() hash?: string;
+  @ApiProperty() state!: string;
+  @ApiPropertyOptional() blockNumber?: number;
+}
+
+export class ConsentViewDto {
+  @ApiProperty() consentId!: string;
+  @ApiProperty() patient!: string;
+  @ApiProperty() grantee!: string;
+  @ApiProperty() categories!: number;
+  @ApiProperty({ type: [String] }) categoryCodes!: string[];
+  @ApiProperty() purposes!: number;
+  @ApiProperty({ type: [String] }) purposeCodes!: string[];
+  @ApiProperty({ enum: ["permit", "deny"] }) effect!: "permit" | "deny";
+  @ApiProperty() validFrom!: number;
+  @ApiProperty() validUntil!: number;
+  @ApiProperty({ enum: ["active", "revoked", "expired", "not-yet-valid"] }) status!: string;
+  @ApiProperty() grantedAt!: number;
+  @ApiPropertyOptional() revokedAt?: number | null;
+  @ApiProperty() grantedTx!: string;
+  @ApiProperty() grantedBlock!: number;
+}
+
+export class ConsentSubmissionDto {
+  @ApiProperty() consentId!: string;
+  @ApiProperty({ enum: ["pending", "active", "revoked"] }) status!: "pending" | "active" | "revoked";
+  @ApiProperty({ type: TransactionRefDto }) transaction!: TransactionRefDto;
+  @ApiPropertyOptional({ type: ConsentViewDto }) consent?: ConsentViewDto;
+}
+
+export class DecisionRequestDto {
+  @ApiProperty() @IsEthereumAddress() patient!: string;
+
+  @ApiPropertyOptional({ description: "Who would receive the data; defaults to the caller" })
+  @IsOptional()
+  @IsEthereumAddress()
+  requester?: string;
+
+  @ApiProperty({ description: "Bitmask of data categories", example: 8 })
+  @IsInt()
+  @Min(1)
+  categories!: number;
+
+  @ApiProperty({ enum: PURPOSES.map((p) => p.code) })
+  @IsIn(PURPOSES.map((p) => p.code))
+  purpose!: string;
+}
+
+export class DecisionResponseDto {
+  @ApiProperty({ enum: ["permit", "deny", "no-consent"] }) decision!: "permit" | "deny" | "no-consent";
+  @ApiProperty({ nullable: true, type: String }) consentId!: string | null;
+  @ApiProperty() patient!: string;
+  @ApiProperty() requester!: string;
+  @ApiProperty() categories!: number;
+  @ApiProperty() purpose!: string;
+  @ApiProperty({ description: "Unix seconds the decision was made for" }) decidedAt!: number;
+  @ApiProperty({ description: "Last chain block the consent projection includes" }) basedOnBlock!: number;
+  @ApiProperty({ type: [Object] }) obligations!: Array<{ code: string; system: string }>;
+}

@@ -1,0 +1,63 @@
+import { Injectable } from "@nestjs/common";
+import { getAddress } from "ethers";
+import { ROLES } from "../chain/roles";
+import { badRequest, unavailable } from "../common/problem";
+import { ConsentIndexer } from "./consent-indexer";
+import { ConsentProjectionRepository } from "./consent-projection.repository";
+import { decide, type ConsentDecision } from "./decide";
+import { isValidCategoryMask, isValidPurposeMask } from "./vocabulary";
+
+export interface DecisionInput {
+  patient: string;
+  requester: string;
+  categories: number;
+  purposes: number;
+  /** Unix seconds to decide for; defaults to the access time (see `accessTimeMs`). */
+  at?: number;
+}
+
+export interface DecisionResult extends ConsentDecision {
+  /** Unix seconds the decision was made for: floor(timeMs / 1000). */
+  at: number;
+  /** The access time in ms, to record with the access event. */
+  timeMs: number;
+  basedOnBlock: number;
+}
+
+/**
+ * Answers consent questions from the projection — only while it is fresh. If the chain cannot be
+ * reached or the projection lags, it refuses (503) rather than risk a stale permit.
+ */
+@Injectable()
+export class DecisionService {
+  constructor(
+    private readonly indexer: ConsentIndexer,
+    private readonly projection: ConsentProjectionRepository,
+  ) {}
+
+  async decide(input: DecisionInput): Promise<DecisionResult> {
+    if (!isValidCategoryMask(input.categories)) throw badRequest("invalid-categories", "Unknown or empty data categories");
+    if (!isValidPurposeMask(input.purposes)) throw badRequest("invalid-purposes", "Unknown or empty purposes");
+    const freshness = await this.indexer.freshness();
+    if (!freshness.fresh) {
+      throw unavailable("consent-state-unavailable", `Consent state cannot be established now (${freshness.reason})`, {
+        reason: freshness.reason,
+      });
+    }
+    const [consents, requesterIsInstitution] = await Promise.all([
+      this.projection.consentsOf(input.patient),
+      this.projection.hasRole(ROLES.institution, input.requester),
+    ]);
+    // Block times may run ahead of this clock; an access after a mined revocation must count as after it.
+    const timeMs = input.at !== undefined ? input.at * 1000 : Math.max(Date.now(), freshness.blockTimestamp * 1000);
+    const at = Math.floor(timeMs / 1000);
+    const decision = decide(consents, {
+      requester: getAddress(input.requester),
+      requesterIsInstitution,
+      categories: input.categories,
+      purposes: input.purposes,
+      at,
+    });
+    return { ...decision, at, timeMs, basedOnBlock: freshness.blockNumber };
+  }
+}

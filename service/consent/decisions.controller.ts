@@ -1,0 +1,22 @@
+import { Body, Controller, HttpCode, Post } from "@nestjs/common";
+import { ApiBearerAuth, ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from "@nestjs/swagger";
+import type { Actor } from "../auth/actor";
+import { CurrentActor, Roles } from "../auth/auth.decorators";
+import { ConsentDecisionsService } from "./consent-decisions.service";
+import { DecisionRequestDto, DecisionResponseDto } from "./consents.dto";
+
+@ApiTags("decisions")
+@ApiBearerAuth()
+@Controller("consent-decisions")
+export class DecisionsController {
+  constructor(private readonly decisions: ConsentDecisionsService) {}
+
+  @Post()
+  @HttpCode(200)
+  @Roles("institution")
+  @ApiOkResponse({ type: DecisionResponseDto })
+  @ApiServiceUnavailableResponse({ description: "Consent state cannot be established (chain unreachable or projection stale)" })
+  decide(@CurrentActor() actor: Actor, @Body() body: DecisionRequestDto): Promise<DecisionResponseDto> {
+    return this.decisions.ask(actor, body);
+  }
+}

@@ -1,0 +1,128 @@
+import { Injectable } from "@nestjs/common";
+import { DataSource, type EntityManager } from "typeorm";
+import { RecordEntity, RecordKeyEntity, RecordVersionEntity } from "./record.entities";
+
+export type WrappedKey = Pick<RecordKeyEntity, "wrappedKey" | "keyVersion">;
+export type NewHead = Omit<RecordEntity, "versionId">;
+
+/**
+ * The writes of one record version, all on one transaction's EntityManager. Callers do their
+ * crypto between these calls but must not touch the database any other way meanwhile: on PGlite
+ * the transaction holds the only session, so any other query would wait for it forever.
+ */
+export class RecordWriter {
+  constructor(private readonly em: EntityManager) {}
+
+  /** The patient's data key, stored as `candidate` if the patient has none yet (race-free across instances). */
+  async ensureDataKey(patient: string, candidate: WrappedKey): Promise<RecordKeyEntity> {
+    await this.em
+      .createQueryBuilder()
+      .insert()
+      .into(RecordKeyEntity)
+      .values({ patient, ...candidate, createdAt: new Date() })
+      .orIgnore()
+      .execute();
+    return this.em.getRepository(RecordKeyEntity).findOneByOrFail({ patient });
+  }
+
+  /**
+   * Locks the record's head row for this transaction, inserting it first (at version 0) if the
+   * record is new. Concurrent writers of the same record queue here, so versions stay gapless.
+   */
+  async claimHead(head: NewHead): Promise<RecordEntity> {
+    await this.em
+      .createQueryBuilder()
+      .insert()
+      .into(RecordEntity)
+      .values({ ...head, versionId: 0 })
+      .orIgnore()
+      .execute();
+    return this.em.getRepository(RecordEntity).findOneOrFail({
+      where: { resourceType: head.resourceType, id: head.id },
+      lock: { mode: "pessimistic_write" },
+    });
+  }
+
+  /** Stores a version and makes it the record's latest. */
+  async append(version: RecordVersionEntity): Promise<void> {
+    await this.em.getRepository(RecordVersionEntity).insert(version);
+    await this.em
+      .getRepository(RecordEntity)
+      .update(
+        { resourceType: version.resourceType, id: version.id },
+        { versionId: version.versionId, category: version.category, lastUpdated: version.lastUpdated },
+      );
+  }
+}
+
+/** Joins a version to its record's head when it is the latest. */
+const CURRENT = "r.resourceType = v.resourceType AND r.id = v.id AND r.versionId = v.versionId";
+
+/** All SQL of the records store. Addresses are stored lower-case. */
+@Injectable()
+export class RecordRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Runs `work` in one transaction. */
+  write<T>(work: (writer: RecordWriter) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction((em) => work(new RecordWriter(em)));
+  }
+
+  private get versions() {
+    return this.dataSource.getRepository(RecordVersionEntity);
+  }
+
+  /** The latest version of a record. */
+  latest(resourceType: string, id: string): Promise<RecordVersionEntity | null> {
+    return this.versions
+      .createQueryBuilder("v")
+      .innerJoin(RecordEntity, "r", CURRENT)
+      .where("v.resourceType = :resourceType AND v.id = :id", { resourceType, id })
+      .getOne();
+  }
+
+  version(resourceType: string, id: string, versionId: number): Promise<RecordVersionEntity | null> {
+    return this.versions.findOneBy({ resourceType, id, versionId });
+  }
+
+  /** Every version of a record, newest first. */
+  history(resourceType: string, id: string): Promise<RecordVersionEntity[]> {
+    return this.versions.find({ where: { resourceType, id }, order: { versionId: "DESC" } });
+  }
+
+  /** The latest version of each of the patient's records of a type, in the given categories (all when omitted). */
+  async latestOfPatient(resourceType: string, patient: string, categories?: number[]): Promise<RecordVersionEntity[]> {
+    if (categories?.length === 0) return [];
+    const query = this.versions
+      .createQueryBuilder("v")
+      .innerJoin(RecordEntity, "r", CURRENT)
+      .where("r.resourceType = :resourceType AND r.patient = :patient", { resourceType, patient: patient.toLowerCase() })
+      .orderBy("v.lastUpdated", "DESC")
+      .addOrderBy("v.id", "ASC");
+    if (categories) query.andWhere("r.category IN (:...categories)", { categories });
+    return query.getMany();
+  }
+
+  /** Whose record `resourceType/id` is, if `custodian` stored it. */
+  async patientOf(resourceType: string, id: string, custodian: string): Promise<string | null> {
+    const head = await this.dataSource
+      .getRepository(RecordEntity)
+      .findOne({ where: { resourceType, id, custodian: custodian.toLowerCase() }, select: { patient: true } });
+    return head?.patient ?? null;
+  }
+
+  dataKey(patient: string): Promise<RecordKeyEntity | null> {
+    return this.dataSource.getRepository(RecordKeyEntity).findOneBy({ patient: patient.toLowerCase() });
+  }
+
+  /** Crypto-shredding: every version, every head and the data key of the patient, atomically. Returns the records removed. */
+  erase(patient: string): Promise<number> {
+    const who = patient.toLowerCase();
+    return this.dataSource.transaction(async (em) => {
+      await em.getRepository(RecordVersionEntity).delete({ patient: who });
+      const { affected } = await em.getRepository(RecordEntity).delete({ patient: who });
+      await em.getRepository(RecordKeyEntity).delete({ patient: who });
+      return affected ?? 0;
+    });
+  }
+}

@@ -1,0 +1,174 @@
+import { Injectable } from "@nestjs/common";
+import { getAddress, isAddress } from "ethers";
+import { randomUUID } from "node:crypto";
+import { badRequest } from "../common/problem";
+import { IntegrityError } from "./crypto/aes-gcm";
+import { KeyRing } from "./crypto/key-ring";
+import { openRecord, sealRecord } from "./crypto/record-sealer";
+import { PatientResolver } from "./patient-resolver";
+import { categoriesOfType, categoryOf } from "./record-category";
+import { invalidResource, patientMismatch, unsupportedResourceType, versionConflict, wrongCustodian } from "./record-problems";
+import type { RecordVersionEntity } from "./record.entities";
+import { RecordRepository } from "./record.repository";
+import { isSupportedResourceType, RESOURCE_RULES } from "./resource-rules";
+import { FHIR_ID, validateResource } from "./resource-validation";
+import type { RecordDescription, StoredRecord, UpdateOptions, UpdateResult } from "./stored-record";
+
+/**
+ * The encrypted FHIR record store (DESIGN §7). It classifies, validates, resolves the patient and
+ * versions records; it does not check consent or log accesses — the HTTP layer does both around it.
+ */
+@Injectable()
+export class RecordService {
+  constructor(
+    private readonly records: RecordRepository,
+    private readonly keys: KeyRing,
+    private readonly patients: PatientResolver,
+  ) {}
+
+  /** Validates `body` as a `type` resource and classifies it. Pure: no database, no side effects. */
+  describe(type: string, body: unknown): RecordDescription {
+    const resource = validateResource(type, body);
+    return { type, category: categoryOf(resource), resource };
+  }
+
+  /** Stores a new record under a server-assigned id (any id in the body is ignored, as FHIR create requires). */
+  async create(custodian: string, type: string, body: unknown): Promise<StoredRecord> {
+    return (await this.store(custodian, type, randomUUID(), body, {})).record;
+  }
+
+  /**
+   * Stores a new version of `type/id`. Only the custodian that created the record may update it, and
+   * the record stays with its patient. An id that does not exist yet is created (FHIR update-as-create),
+   * so a custodian can keep its own ids — Synthea's `Patient/<id>` references resolve that way.
+   */
+  async update(custodian: string, type: string, id: string, body: unknown, options: UpdateOptions = {}): Promise<UpdateResult> {
+    if (!isSupportedResourceType(type)) throw unsupportedResourceType(type);
+    if (!FHIR_ID.test(id)) throw invalidResource(`${type}.id`, "the id in the URL is not a valid FHIR id");
+    const claimed = (body as { id?: unknown } | null)?.id;
+    if (claimed !== id) throw invalidResource(`${type}.id`, `must equal the id in the URL (${id})`);
+    return this.store(custodian, type, id, body, options);
+  }
+
+  /** The latest version, or null. */
+  async read(type: string, id: string): Promise<StoredRecord | null> {
+    assertType(type);
+    const row = await this.records.latest(type, id);
+    return row ? this.decrypt(row) : null;
+  }
+
+  /** A given version (FHIR vread), or null. */
+  async readVersion(type: string, id: string, versionId: number): Promise<StoredRecord | null> {
+    assertType(type);
+    if (!Number.isSafeInteger(versionId) || versionId < 1) return null;
+    const row = await this.records.version(type, id, versionId);
+    return row ? this.decrypt(row) : null;
+  }
+
+  /** Every version, newest first ([] if there is no such record). */
+  async history(type: string, id: string): Promise<StoredRecord[]> {
+    assertType(type);
+    return this.decryptAll(await this.records.history(type, id));
+  }
+
+  /**
+   * The latest version of each of the patient's `type` records, newest first. With `categories` (a
+   * DESIGN §4 bitmask), records outside it are neither loaded nor decrypted.
+   */
+  async search(type: string, patient: string, options: { categories?: number } = {}): Promise<StoredRecord[]> {
+    const bits = categoriesOfType(type).map((c) => c.bit);
+    const wanted = options.categories === undefined ? undefined : bits.filter((bit) => options.categories! & (1 << bit));
+    return this.decryptAll(await this.records.latestOfPatient(type, addressOf(patient), wanted));
+  }
+
+  /**
+   * Crypto-shredding (DESIGN §7): deletes every record and version of the patient and their data key,
+   * in one transaction. The patient's enrolments are the patients module's to delete.
+   */
+  async erase(patient: string): Promise<{ records: number }> {
+    return { records: await this.records.erase(addressOf(patient)) };
+  }
+
+  private async store(custodian: string, type: string, id: string, body: unknown, options: UpdateOptions): Promise<UpdateResult> {
+    const { resource, category } = this.describe(type, body);
+    const owner = addressOf(custodian);
+    // Lookups first: inside the transaction only its own EntityManager may be used (PGlite has one session).
+    const patient = await this.patients.resolve(owner, resource);
+    const candidateKey = this.keys.newDataKey(patient);
+    return this.records.write(async (tx) => {
+      const wrapped = await tx.ensureDataKey(patient, candidateKey);
+      const dataKey = this.keys.unwrap(patient, wrapped);
+      const now = new Date();
+      const head = await tx.claimHead({ resourceType: type, id, patient, custodian: owner, category: category.bit, lastUpdated: now });
+      if (head.custodian !== owner) throw wrongCustodian();
+      if (head.patient !== patient) throw patientMismatch(`${type}.${RESOURCE_RULES[type].patient ?? "identifier"}`);
+      if (options.ifMatch !== undefined && head.versionId !== options.ifMatch) throw versionConflict(options.ifMatch, head.versionId);
+      const versionId = head.versionId + 1;
+      // Never older than the version it replaces, even if this instance's clock is behind another's.
+      const lastUpdated = head.versionId === 0 ? now : new Date(Math.max(now.getTime(), head.lastUpdated.getTime() + 1));
+      const { resourceType: _type, id: _id, meta, ...rest } = resource;
+      const stored = {
+        resourceType: type,
+        id,
+        meta: { ...(meta as object | undefined), versionId: String(versionId), lastUpdated: lastUpdated.toISOString() },
+        ...rest,
+      };
+      const identity = { resourceType: type, id, versionId, patient };
+      const version = { ...identity, custodian: owner, category: category.bit, lastUpdated, ...sealRecord(dataKey, identity, stored) };
+      await tx.append(version);
+      return { record: toStored(version, stored), created: versionId === 1 };
+    });
+  }
+
+  private async decryptAll(rows: RecordVersionEntity[]): Promise<StoredRecord[]> {
+    if (rows.length === 0) return [];
+    const out: StoredRecord[] = [];
+    const keys = new Map<string, Buffer | null>();
+    for (const row of rows) {
+      if (!keys.has(row.patient)) keys.set(row.patient, await this.dataKeyOf(row.patient));
+      const key = keys.get(row.patient);
+      if (key) out.push(this.open(key, row));
+    }
+    return out;
+  }
+
+  private async decrypt(row: RecordVersionEntity): Promise<StoredRecord | null> {
+    const key = await this.dataKeyOf(row.patient);
+    // No key: the patient was erased between the two reads. Their records are gone.
+    return key ? this.open(key, row) : null;
+  }
+
+  private async dataKeyOf(patient: string): Promise<Buffer | null> {
+    const wrapped = await this.records.dataKey(patient);
+    return wrapped ? this.keys.unwrap(patient, wrapped) : null;
+  }
+
+  private open(key: Buffer, row: RecordVersionEntity): StoredRecord {
+    const resource = openRecord(key, row, row);
+    return toStored(row, resource);
+  }
+}
+
+function toStored(row: Omit<RecordVersionEntity, "iv" | "authTag" | "ciphertext">, resource: Record<string, unknown>): StoredRecord {
+  return {
+    type: row.resourceType,
+    id: row.id,
+    versionId: row.versionId,
+    lastUpdated: row.lastUpdated.toISOString(),
+    patient: getAddress(row.patient),
+    custodian: getAddress(row.custodian),
+    category: row.category,
+    resource: resource as StoredRecord["resource"],
+  };
+}
+
+function assertType(type: string): void {
+  if (!isSupportedResourceType(type)) throw unsupportedResourceType(type);
+}
+
+function addressOf(account: string): string {
+  if (!isAddress(account)) throw badRequest("invalid-address", "Invalid address", `${account} is not an account address`);
+  return account.toLowerCase();
+}
+
+export { IntegrityError as RecordIntegrityError };
