@@ -2,6 +2,8 @@ import { Body, Controller, Get, HttpCode, Post } from "@nestjs/common";
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from "@nestjs/swagger";
 import type { Actor } from "../auth/actor";
 import { CurrentActor, Public, Roles } from "../auth/auth.decorators";
+import type { RequestFacts } from "../audit/access-log.service";
+import { Facts } from "../audit/request-facts.decorator";
 import { CdsConsentRequestDto, type CdsCard } from "./cds-hooks.dto";
 import { CDS_SERVICE, CdsHooksService } from "./cds-hooks.service";
 
@@ -22,7 +24,7 @@ export class CdsHooksController {
   @ApiBearerAuth()
   @Roles("institution")
   @ApiOkResponse({ description: "One card whose extension.decision is CONSENT_PERMIT, CONSENT_DENY or NO_CONSENT" })
-  consult(@CurrentActor() actor: Actor, @Body() body: CdsConsentRequestDto): Promise<{ cards: CdsCard[] }> {
-    return this.cds.consult(actor, body.context);
+  consult(@CurrentActor() actor: Actor, @Body() body: CdsConsentRequestDto, @Facts() facts: RequestFacts): Promise<{ cards: CdsCard[] }> {
+    return this.cds.consult(actor, body.context, facts);
   }
 }

@@ -4,6 +4,9 @@ import type { Deployment } from "../chain/deployment";
 import { AppConfig } from "../config/app-config";
 import { badRequest } from "../common/problem";
 import type { Actor } from "../auth/actor";
+import { AccessAction } from "../audit/access-event";
+import { AccessLogService, type RequestFacts } from "../audit/access-log.service";
+import { DECISION_OF_OUTCOME, decisionOfFailure } from "../audit/decision-codes";
 import { accountFrom } from "../fhir/fhir-identity";
 import { PatientRepository } from "../patients/patient.repository";
 import type { CdsCard, LeapDecision } from "./cds-hooks.dto";
@@ -34,14 +37,35 @@ export class CdsHooksService {
     @Inject(DEPLOYMENT) private readonly deployment: Deployment,
     private readonly patients: PatientRepository,
     private readonly decisions: DecisionService,
+    private readonly accessLog: AccessLogService,
   ) {}
 
-  async consult(actor: Actor, context: Record<string, unknown>): Promise<{ cards: CdsCard[] }> {
-    const patient = await this.resolvePatient(context.patientId);
-    const requester = this.resolveActor(context.actor) ?? actor.address;
-    const purposes = this.purposes(context.purposeOfUse);
-    const categories = this.categories(context.class);
-    const result = await this.decisions.decide({ patient, requester, categories, purposes });
+  async consult(actor: Actor, context: Record<string, unknown>, request: RequestFacts): Promise<{ cards: CdsCard[] }> {
+    let patient: string | undefined;
+    let categories = 0;
+    let purposes = 0;
+    let result;
+    try {
+      patient = await this.resolvePatient(context.patientId);
+      const requester = this.resolveActor(context.actor) ?? actor.address;
+      purposes = this.purposes(context.purposeOfUse);
+      categories = this.categories(context.class);
+      result = await this.decisions.decide({ patient, requester, categories, purposes });
+    } catch (error) {
+      await this.accessLog.record({ actor: actor.address, patient, action: AccessAction.ConsentDecision, categories, purposes, decision: decisionOfFailure(error), request });
+      throw error;
+    }
+    await this.accessLog.record({
+      actor: actor.address,
+      patient,
+      action: AccessAction.ConsentDecision,
+      categories,
+      purposes,
+      decision: DECISION_OF_OUTCOME[result.outcome],
+      consentId: result.consentId,
+      timeMs: result.timeMs,
+      request,
+    });
     const decision = LEAP[result.outcome];
     return {
       cards: [

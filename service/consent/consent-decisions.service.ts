@@ -1,6 +1,9 @@
 import { Injectable } from "@nestjs/common";
 import { getAddress } from "ethers";
 import type { Actor } from "../auth/actor";
+import { AccessAction } from "../audit/access-event";
+import { AccessLogService, type RequestFacts } from "../audit/access-log.service";
+import { DECISION_OF_OUTCOME, decisionOfFailure } from "../audit/decision-codes";
 import type { DecisionRequestDto, DecisionResponseDto } from "./consents.dto";
 import { DecisionService } from "./decision.service";
 import { purposeBit } from "./vocabulary";
@@ -8,16 +11,24 @@ import { purposeBit } from "./vocabulary";
 /** The API's consent question ("may R see categories C of patient P for purpose U now?"). */
 @Injectable()
 export class ConsentDecisionsService {
-  constructor(private readonly decisions: DecisionService) {}
+  constructor(
+    private readonly decisions: DecisionService,
+    private readonly accessLog: AccessLogService,
+  ) {}
 
-  async ask(actor: Actor, dto: DecisionRequestDto): Promise<DecisionResponseDto> {
+  /** Answers the question and records it (who asked about whom, and the answer) before replying. */
+  async ask(actor: Actor, dto: DecisionRequestDto, request: RequestFacts): Promise<DecisionResponseDto> {
     const requester = getAddress(dto.requester ?? actor.address);
-    const result = await this.decisions.decide({
-      patient: dto.patient,
-      requester,
-      categories: dto.categories,
-      purposes: purposeBit(dto.purpose),
-    });
+    const purposes = purposeBit(dto.purpose);
+    const base = { actor: actor.address, patient: dto.patient, action: AccessAction.ConsentDecision, categories: dto.categories, purposes, request };
+    let result;
+    try {
+      result = await this.decisions.decide({ patient: dto.patient, requester, categories: dto.categories, purposes });
+    } catch (error) {
+      await this.accessLog.record({ ...base, decision: decisionOfFailure(error) });
+      throw error;
+    }
+    await this.accessLog.record({ ...base, decision: DECISION_OF_OUTCOME[result.outcome], consentId: result.consentId, timeMs: result.timeMs });
     return {
       decision: result.outcome,
       consentId: result.consentId,

@@ -1,4 +1,5 @@
 import { Module } from "@nestjs/common";
+import { AuditModule } from "../audit/audit.module";
 import { PatientsModule } from "../patients/patients.module";
 import { CdsHooksController } from "./cds-hooks.controller";
 import { CdsHooksService } from "./cds-hooks.service";
@@ -13,7 +14,7 @@ import { FhirConsentController } from "./fhir-consent.controller";
 import { WellKnownController } from "./well-known.controller";
 
 @Module({
-  imports: [PatientsModule],
+  imports: [PatientsModule, AuditModule],
   controllers: [ConsentsController, DecisionsController, CdsHooksController, FhirConsentController, WellKnownController],
   providers: [ConsentProjectionRepository, ConsentIndexer, ConsentService, DecisionService, ConsentDecisionsService, CdsHooksService],
   exports: [DecisionService, ConsentIndexer, ConsentProjectionRepository, ConsentService],

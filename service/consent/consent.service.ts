@@ -7,6 +7,9 @@ import { DEPLOYMENT } from "../chain/chain.tokens";
 import type { Deployment } from "../chain/deployment";
 import { SignatureVerifier } from "../chain/signature-verifier";
 import { TransactionService } from "../chain/transactions/transaction.service";
+import { AccessAction, AccessDecision } from "../audit/access-event";
+import { AccessLogService, type AccessRecord, type RequestFacts } from "../audit/access-log.service";
+import { decisionOfFailure } from "../audit/decision-codes";
 import { badRequest, conflict, forbidden, notFound, unavailable } from "../common/problem";
 import { PatientRepository } from "../patients/patient.repository";
 import { consentIdOf } from "./consent-id";
@@ -36,9 +39,47 @@ export class ConsentService {
     private readonly projection: ConsentProjectionRepository,
     private readonly indexer: ConsentIndexer,
     private readonly patients: PatientRepository,
+    private readonly accessLog: AccessLogService,
   ) {}
 
-  async grant(actor: Actor, dto: GrantConsentDto): Promise<ConsentSubmissionDto> {
+  /** Relays a signed grant and records the attempt in the access log, whatever its outcome. */
+  async grant(actor: Actor, dto: GrantConsentDto, request: RequestFacts): Promise<ConsentSubmissionDto> {
+    const t = dto.terms;
+    return this.audited(
+      { actor: actor.address, patient: t.patient, action: AccessAction.ConsentGrant, categories: t.categories, purposes: t.purposes, request },
+      () => this.relayGrant(actor, dto),
+    );
+  }
+
+  async revoke(actor: Actor, consentId: string, dto: RevokeConsentDto, request: RequestFacts): Promise<ConsentSubmissionDto> {
+    const consent = await this.projection.findConsent(consentId);
+    return this.audited(
+      {
+        actor: actor.address,
+        patient: consent?.patient,
+        action: AccessAction.ConsentRevoke,
+        categories: consent?.categories,
+        purposes: consent?.purposes,
+        consentId: consent?.consentId,
+        request,
+      },
+      () => this.relayRevoke(actor, consentId, consent, dto),
+    );
+  }
+
+  private async audited(record: Omit<AccessRecord, "decision">, run: () => Promise<ConsentSubmissionDto>): Promise<ConsentSubmissionDto> {
+    let result: ConsentSubmissionDto;
+    try {
+      result = await run();
+    } catch (error) {
+      await this.accessLog.record({ ...record, decision: decisionOfFailure(error) });
+      throw error;
+    }
+    await this.accessLog.record({ ...record, consentId: result.consentId, decision: AccessDecision.Recorded });
+    return result;
+  }
+
+  private async relayGrant(actor: Actor, dto: GrantConsentDto): Promise<ConsentSubmissionDto> {
     const terms = { ...dto.terms, patient: getAddress(dto.terms.patient), grantee: getAddress(dto.terms.grantee) };
     this.assertMayRelayFor(actor, terms.patient);
     const now = nowSeconds();
@@ -64,8 +105,7 @@ export class ConsentService {
     return this.relay("consent.grant", consentId, data, dto.wait, "active");
   }
 
-  async revoke(actor: Actor, consentId: string, dto: RevokeConsentDto): Promise<ConsentSubmissionDto> {
-    const consent = await this.projection.findConsent(consentId);
+  private async relayRevoke(actor: Actor, consentId: string, consent: ConsentEntity | null, dto: RevokeConsentDto): Promise<ConsentSubmissionDto> {
     if (!consent || !this.mayView(actor, consent)) throw notFound("consent-not-found", `No consent ${consentId}`);
     this.assertMayRelayFor(actor, consent.patient);
     if (consent.revokedAt) throw conflict("consent-already-revoked", "Consent already revoked", `Revoked at ${consent.revokedAt}`);

@@ -2,6 +2,8 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query } from "@nestjs/com
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from "@nestjs/swagger";
 import type { Actor } from "../auth/actor";
 import { CurrentActor } from "../auth/auth.decorators";
+import type { RequestFacts } from "../audit/access-log.service";
+import { Facts } from "../audit/request-facts.decorator";
 import { ConsentService } from "./consent.service";
 import {
   ConsentIdParam,
@@ -20,15 +22,20 @@ export class ConsentsController {
 
   @Post()
   @ApiCreatedResponse({ type: ConsentSubmissionDto, description: "Relayed; `wait: true` answers once mined and indexed" })
-  grant(@CurrentActor() actor: Actor, @Body() body: GrantConsentDto): Promise<ConsentSubmissionDto> {
-    return this.consents.grant(actor, body);
+  grant(@CurrentActor() actor: Actor, @Body() body: GrantConsentDto, @Facts() facts: RequestFacts): Promise<ConsentSubmissionDto> {
+    return this.consents.grant(actor, body, facts);
   }
 
   @Post(":id/revoke")
   @HttpCode(200)
   @ApiOkResponse({ type: ConsentSubmissionDto })
-  revoke(@CurrentActor() actor: Actor, @Param() { id }: ConsentIdParam, @Body() body: RevokeConsentDto): Promise<ConsentSubmissionDto> {
-    return this.consents.revoke(actor, id, body);
+  revoke(
+    @CurrentActor() actor: Actor,
+    @Param() { id }: ConsentIdParam,
+    @Body() body: RevokeConsentDto,
+    @Facts() facts: RequestFacts,
+  ): Promise<ConsentSubmissionDto> {
+    return this.consents.revoke(actor, id, body, facts);
   }
 
   @Get()

@@ -13,7 +13,7 @@ import {
   ValidateNested,
 } from "class-validator";
 import { SIGNATURE_PATTERN } from "../patients/patients.dto";
-import { PURPOSES } from "./vocabulary";
+import { ALL_CATEGORIES, PURPOSES } from "./vocabulary";
 
 const UINT64_MAX = Number.MAX_SAFE_INTEGER; // JSON numbers; times in seconds stay far below this.
 
@@ -27,10 +27,14 @@ export class ConsentTermsDto {
 
   @ApiProperty({ description: "Bitmask of data categories (see /.well-known/consentry)", example: 8 })
   @IsInt()
+  @Min(0)
+  @Max(2 ** 31 - 1)
   categories!: number;
 
   @ApiProperty({ description: "Bitmask of PurposeOfUse codes", example: 1 })
   @IsInt()
+  @Min(0)
+  @Max(2 ** 31 - 1)
   purposes!: number;
 
   @ApiProperty({ enum: [0, 1], description: "0 permit, 1 deny" })
@@ -125,6 +129,7 @@ export class DecisionRequestDto {
   @ApiProperty({ description: "Bitmask of data categories", example: 8 })
   @IsInt()
   @Min(1)
+  @Max(ALL_CATEGORIES, { message: "categories has bits outside the known categories" })
   categories!: number;
 
   @ApiProperty({ enum: PURPOSES.map((p) => p.code) })

@@ -2,6 +2,8 @@ import { Body, Controller, HttpCode, Post } from "@nestjs/common";
 import { ApiBearerAuth, ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from "@nestjs/swagger";
 import type { Actor } from "../auth/actor";
 import { CurrentActor, Roles } from "../auth/auth.decorators";
+import type { RequestFacts } from "../audit/access-log.service";
+import { Facts } from "../audit/request-facts.decorator";
 import { ConsentDecisionsService } from "./consent-decisions.service";
 import { DecisionRequestDto, DecisionResponseDto } from "./consents.dto";
 
@@ -16,7 +18,7 @@ export class DecisionsController {
   @Roles("institution")
   @ApiOkResponse({ type: DecisionResponseDto })
   @ApiServiceUnavailableResponse({ description: "Consent state cannot be established (chain unreachable or projection stale)" })
-  decide(@CurrentActor() actor: Actor, @Body() body: DecisionRequestDto): Promise<DecisionResponseDto> {
-    return this.decisions.ask(actor, body);
+  decide(@CurrentActor() actor: Actor, @Body() body: DecisionRequestDto, @Facts() facts: RequestFacts): Promise<DecisionResponseDto> {
+    return this.decisions.ask(actor, body, facts);
   }
 }

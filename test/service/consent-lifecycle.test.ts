@@ -299,6 +299,25 @@ describe("consent lifecycle (real chain, real database)", () => {
     });
   });
 
+  describe("the access trail", () => {
+    it("records each decision, grant and revocation, and each refused attempt", async () => {
+      const hospitalTrail = await service.request({ method: "GET", url: "/audit/events?limit=1000", headers: hospitalAuth });
+      expect(hospitalTrail.status).toBe(200);
+      const decisions = hospitalTrail.body.events.filter((e: { action: string }) => e.action === "consent.decision");
+      expect(decisions.length).toBeGreaterThan(3);
+      expect(decisions.every((e: { actor: string }) => e.actor === hospital.address.toLowerCase())).toBe(true);
+      expect(decisions.map((e: { decision: string }) => e.decision)).toEqual(expect.arrayContaining(["permit", "no-consent"]));
+
+      const aliceTrail = await service.request({ method: "GET", url: "/audit/events?limit=1000", headers: aliceAuth });
+      const actions = aliceTrail.body.events.map((e: { action: string; decision: string }) => `${e.action}:${e.decision}`);
+      expect(actions).toEqual(expect.arrayContaining(["consent.grant:recorded", "consent.revoke:recorded", "consent.grant:rejected", "consent.decision:permit"]));
+      expect(aliceTrail.body.events.every((e: { patient: string }) => e.patient === alice.address.toLowerCase())).toBe(true);
+
+      const labSeesOthers = await service.request({ method: "GET", url: `/audit/events?actor=${hospital.address}`, headers: labAuth });
+      expect(labSeesOthers.status).toBe(403);
+    });
+  });
+
   describe("the chain as the source of truth", () => {
     it("projects a grant made directly on chain by the patient, and a direct revocation within one poll", async () => {
       const registry = client.registry.connect(alice.connect(chain.provider)) as typeof client.registry;
