@@ -111,6 +111,12 @@ export class RecordRepository {
     return head?.patient ?? null;
   }
 
+  /** Who stored `resourceType/id`, if it exists. */
+  async custodianOf(resourceType: string, id: string): Promise<string | null> {
+    const head = await this.dataSource.getRepository(RecordEntity).findOne({ where: { resourceType, id }, select: { custodian: true } });
+    return head?.custodian ?? null;
+  }
+
   dataKey(patient: string): Promise<RecordKeyEntity | null> {
     return this.dataSource.getRepository(RecordKeyEntity).findOneBy({ patient: patient.toLowerCase() });
   }

@@ -34,7 +34,7 @@ export class RecordService {
 
   /** Stores a new record under a server-assigned id (any id in the body is ignored, as FHIR create requires). */
   async create(custodian: string, type: string, body: unknown): Promise<StoredRecord> {
-    return (await this.store(custodian, type, randomUUID(), body, {})).record;
+    return (await this.store(custodian, this.describe(type, body), randomUUID(), {})).record;
   }
 
   /**
@@ -43,11 +43,15 @@ export class RecordService {
    * so a custodian can keep its own ids — Synthea's `Patient/<id>` references resolve that way.
    */
   async update(custodian: string, type: string, id: string, body: unknown, options: UpdateOptions = {}): Promise<UpdateResult> {
-    if (!isSupportedResourceType(type)) throw unsupportedResourceType(type);
+    const description = this.describe(type, body);
     if (!FHIR_ID.test(id)) throw invalidResource(`${type}.id`, "the id in the URL is not a valid FHIR id");
-    const claimed = (body as { id?: unknown } | null)?.id;
-    if (claimed !== id) throw invalidResource(`${type}.id`, `must equal the id in the URL (${id})`);
-    return this.store(custodian, type, id, body, options);
+    // FHIR update: the body must carry the URL's id (R4 RESTful API §3.1.0.4).
+    if (description.resource.id !== id) throw invalidResource(`${type}.id`, `must equal the id in the URL (${id})`);
+    // Ownership first, so another custodian hears "not yours" rather than about its own patient lookup;
+    // the transaction checks it again under the row lock.
+    const owner = await this.records.custodianOf(type, id);
+    if (owner !== null && owner !== addressOf(custodian)) throw wrongCustodian();
+    return this.store(custodian, description, id, options);
   }
 
   /** The latest version, or null. */
@@ -89,8 +93,7 @@ export class RecordService {
     return { records: await this.records.erase(addressOf(patient)) };
   }
 
-  private async store(custodian: string, type: string, id: string, body: unknown, options: UpdateOptions): Promise<UpdateResult> {
-    const { resource, category } = this.describe(type, body);
+  private async store(custodian: string, { type, resource, category }: RecordDescription, id: string, options: UpdateOptions): Promise<UpdateResult> {
     const owner = addressOf(custodian);
     // Lookups first: inside the transaction only its own EntityManager may be used (PGlite has one session).
     const patient = await this.patients.resolve(owner, resource);
