@@ -28,6 +28,7 @@ export class BreakGlassLog implements BreakGlassSink {
   count = 0;
   private readonly memory: string[] = [];
   private spill: { dir: string; file: string; stream: WriteStream } | null = null;
+  private spillError: Error | null = null;
 
   add(entry: BreakGlassEntry): void {
     this.count++;
@@ -40,6 +41,8 @@ export class BreakGlassLog implements BreakGlassSink {
       const dir = mkdtempSync(join(tmpdir(), "consentry-verify-"));
       const file = join(dir, "break-glass.ndjson");
       this.spill = { dir, file, stream: createWriteStream(file) };
+      // Kept, not thrown: the error surfaces when the report is written (a disk-full spill must not pass silently).
+      this.spill.stream.on("error", (error) => (this.spillError ??= error));
     }
     // Buffered by the stream; the verifier never waits on it, and a few MB at most ever queue up.
     this.spill.stream.write(json + "\n");
@@ -49,8 +52,11 @@ export class BreakGlassLog implements BreakGlassSink {
   async *entries(): AsyncGenerator<string> {
     yield* this.memory;
     if (!this.spill) return;
-    this.spill.stream.end();
-    await once(this.spill.stream, "finish");
+    if (!this.spillError) {
+      this.spill.stream.end();
+      await once(this.spill.stream, "finish");
+    }
+    if (this.spillError) throw new Error(`cannot keep the break-glass list: ${this.spillError.message}`);
     const lines = createInterface({ input: createReadStream(this.spill.file), crlfDelay: Infinity });
     for await (const line of lines) if (line) yield line;
   }
@@ -116,10 +122,8 @@ export function summary(report: VerifyReport, reportFile: string): string {
   if (c) {
     const range = report.export?.firstBatch != null ? ` (#${report.export.firstBatch}–#${report.export.lastBatch}, seq ${report.export.firstSeq}–${report.export.lastSeq})` : "";
     lines.push(`  batches      ${n(c.batches)} checked against the chain${range}`);
-    if (c.prunedBatches > 0) {
-      const runs = report.pruned.map((p) => (p.fromBatch === p.toBatch ? `#${p.fromBatch}` : `#${p.fromBatch}–#${p.toBatch}`)).join(", ");
-      lines.push(`  pruned       ${n(c.prunedBatches)} batches, header only (${runs})`);
-    }
+    const runs = report.pruned.map((p) => (p.fromBatch === p.toBatch ? `#${p.fromBatch}` : `#${p.fromBatch}–#${p.toBatch}`)).join(", ");
+    lines.push(`  pruned       ${n(c.prunedBatches)} batches${c.prunedBatches > 0 ? `, checked against the chain's header only (${runs})` : ""}`);
     lines.push(`  events       ${n(c.events)} (leaf, sequence, hash link, proof to the on-chain root)`);
     lines.push(`  permits      ${n(c.permits)} checked against on-chain consents and decide()`);
     lines.push(`  break-glass  ${n(c.breakGlass)} flagged${c.breakGlass > 0 ? " (listed in the report)" : ""}`);

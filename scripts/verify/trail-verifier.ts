@@ -203,8 +203,8 @@ class TrailVerifier {
   }
 
   private onLine(text: string): Promise<void> | void {
-    if (this.unparsed) throw fail(this.here(), "malformed-line", `line ${this.unparsed.line}: ${this.unparsed.message}`);
     if (text.trim() === "") return;
+    if (this.unparsed) throw fail(this.here(), "malformed-line", `line ${this.unparsed.line}: ${this.unparsed.message}`);
     this.checked.lines++;
     let parsed;
     try {

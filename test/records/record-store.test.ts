@@ -147,6 +147,9 @@ describe("record store (real database)", () => {
       const problem = await rejection(h.records.update(clinic, "Observation", record.id, { ...record.resource, subject: byDid(alice) }));
       expect(problem.toBody()).toMatchObject({ type: "urn:consentry:problem:wrong-custodian", status: 403 });
       expect((await h.records.read("Observation", record.id))!.versionId).toBe(1);
+      // Even with a patient the clinic does not know, the answer is about custodianship.
+      const bobs = await rejection(h.records.update(clinic, "Observation", record.id, { ...record.resource, subject: byDid(bob) }));
+      expect(bobs.slug).toBe("wrong-custodian");
     });
 
     it("refuses an update that would move a record to another patient", async () => {

@@ -5,7 +5,7 @@ import { handMade, type Json, observation, problemOf, syntheaSample } from "./bu
 /** The invalid-resource problem `body` raises as a `type`, reduced to what clients see. */
 function invalid(type: string, body: unknown) {
   const problem = problemOf(() => validateResource(type, body));
-  const { type: slug, status, path, detail } = problem.toBody() as { type: string; status: number; path: string; detail: string };
+  const { type: slug, status, path, detail } = problem.toBody() as unknown as { type: string; status: number; path: string; detail: string };
   return { slug: slug.split(":").at(-1), status, path, detail };
 }
 

@@ -36,8 +36,9 @@ describe("crash recovery", () => {
   });
 
   async function signIn(url: string, wallet: Wallet): Promise<string> {
-    const challenge = await (await fetch(`${url}/auth/challenge`, post({ address: wallet.address }))).json();
-    const token = await (await fetch(`${url}/auth/token`, post({ message: challenge.message, signature: await wallet.signMessage(challenge.message) }))).json();
+    const challenge = (await (await fetch(`${url}/auth/challenge`, post({ address: wallet.address }))).json()) as { message: string };
+    const signed = post({ message: challenge.message, signature: await wallet.signMessage(challenge.message) });
+    const token = (await (await fetch(`${url}/auth/token`, signed)).json()) as { accessToken: string };
     return `Bearer ${token.accessToken}`;
   }
 
@@ -74,7 +75,8 @@ describe("crash recovery", () => {
     const { proc, url } = await startServiceProcess(env);
     const auth = await signIn(url, new Wallet(demoAccount("regulator").privateKey));
     const lastSeq = async () => {
-      const page = await (await fetch(`${url}/audit/events?limit=1000&after=${Math.max(0, answered - 5)}`, { headers: { authorization: auth } })).json();
+      const res = await fetch(`${url}/audit/events?limit=1000&after=${Math.max(0, answered - 5)}`, { headers: { authorization: auth } });
+      const page = (await res.json()) as { events: Array<{ seq: number }> };
       return page.events.length ? page.events.at(-1).seq : 0;
     };
     const provider = createRpcProvider(chainUrl, 31337);
@@ -93,7 +95,8 @@ describe("crash recovery", () => {
       for (let i = 1; i < batches.length; i++) expect(batches[i].firstSeq).toBe(batches[i - 1].lastSeq + 1);
       expect(batches.at(-1)!.lastSeq).toBe(recorded);
       // Each on-chain root is the root of exactly the events the database holds for that batch.
-      const viewOf = async (batchId: number) => (await fetch(`${url}/audit/batches/${batchId}`, { headers: { authorization: auth } })).json();
+      const viewOf = async (batchId: number) =>
+        (await (await fetch(`${url}/audit/batches/${batchId}`, { headers: { authorization: auth } })).json()) as Record<string, unknown>;
       // The chain may learn of the last batch a moment before the database records its receipt.
       expect(await waitUntil(async () => (await viewOf(batches.at(-1)!.batchId)).state === "confirmed", 10_000)).toBe(true);
       for (const b of [batches[0], batches[Math.floor(batches.length / 2)], batches.at(-1)!]) {

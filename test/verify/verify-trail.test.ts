@@ -40,7 +40,7 @@ describe("verify: integrity of an exported trail", () => {
     writeLines(join(dir, `${name}.ndjson`), edit(lines.map((l) => ({ ...l }))));
   const eventAt = (seq: number) => lines[indexOfSeq(lines, seq)];
 
-  async function expectFirstFailure(file: string, expected: { reason: string; seq: number | null; id?: string; batchId?: number }) {
+  async function expectFirstFailure(file: string, expected: { reason: string; seq?: number | null; id?: string; batchId?: number }) {
     const result = await verifyInProcess(world, file);
     expect(result.ok).toBe(false);
     expect(result.firstFailure).toMatchObject(expected);
@@ -189,7 +189,7 @@ describe("verify: integrity of an exported trail", () => {
       c.find((l) => l.kind === "batch" && l.batchId === b1.batchId)!.lastSeq = b1.lastSeq - 1;
       return c;
     });
-    await expectFirstFailure(file, { reason: "range-mismatch", batchId: b1.batchId });
+    await expectFirstFailure(file, { reason: "range-mismatch", batchId: b1.batchId, seq: b1.firstSeq });
   });
 
   it("catches a batch that was never anchored: batch-not-on-chain", async () => {
@@ -200,13 +200,13 @@ describe("verify: integrity of an exported trail", () => {
       { kind: "end", batches: valid.batches.length + 1, events: 600 },
     ]);
     // Batch ids must also follow on: jumping ahead by 100 is itself a gap, reported first.
-    await expectFirstFailure(file, { reason: "sequence-gap", batchId: last.batchId + 100 });
+    await expectFirstFailure(file, { reason: "sequence-gap", batchId: last.batchId + 100, seq: last.lastSeq + 1 });
     const next = tampered("unanchored-next", (c) => [
       ...c.slice(0, -1),
       { kind: "batch", batchId: last.batchId + 1, root: "0x" + "22".repeat(32), firstSeq: last.lastSeq + 1, lastSeq: last.lastSeq + 1, txHash: null, blockNumber: null, pruned: true },
       { kind: "end", batches: valid.batches.length + 1, events: 600 },
     ]);
-    await expectFirstFailure(next, { reason: "batch-not-on-chain", batchId: last.batchId + 1 });
+    await expectFirstFailure(next, { reason: "batch-not-on-chain", batchId: last.batchId + 1, seq: last.lastSeq + 1 });
   });
 
   it("catches a header for another chain or contract: header-mismatch", async () => {
@@ -278,7 +278,7 @@ describe("verify: integrity of an exported trail", () => {
       const prunedLine = copy.findIndex((l) => l.kind === "batch" && l.batchId === firstLaterBatch + 5);
       const wrongRoot = [...copy];
       wrongRoot[prunedLine] = { ...copy[prunedLine], root: "0x" + "33".repeat(32) };
-      await expectFirstFailure(writeLines(join(dir, "pruned-root.ndjson"), wrongRoot), { reason: "root-mismatch", batchId: firstLaterBatch + 5 });
+      await expectFirstFailure(writeLines(join(dir, "pruned-root.ndjson"), wrongRoot), { reason: "root-mismatch", batchId: firstLaterBatch + 5, seq: later.batches[5].firstSeq });
       const smuggled = [...copy];
       smuggled.splice(prunedLine + 1, 0, { ...copy[copy.findIndex((l) => l.kind === "event")] });
       await expectFirstFailure(writeLines(join(dir, "pruned-smuggled.ndjson"), smuggled), { reason: "range-mismatch" });
