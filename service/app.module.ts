@@ -6,6 +6,8 @@ import type { AppConfig } from "./config/app-config";
 import { ConfigModule } from "./config/config.module";
 import { DatabaseModule } from "./database/database.module";
 import { ConsentModule } from "./consent/consent.module";
+import { ErasureModule } from "./erasure/erasure.module";
+import { FhirModule } from "./fhir/fhir.module";
 import { HealthModule } from "./health/health.module";
 import { PatientsModule } from "./patients/patients.module";
 
@@ -25,6 +27,8 @@ export class AppModule {
         PatientsModule,
         ConsentModule,
         AuditModule,
+        FhirModule,
+        ErasureModule,
       ],
     };
   }

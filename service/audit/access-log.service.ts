@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import { unavailable } from "../common/problem";
 import { AccessAction, AccessDecision, ZERO_ADDRESS, ZERO_HASH } from "./access-event";
 import { AccessEventRepository, type AccessEventDraft } from "./access-event.repository";
+import { decisionOfFailure } from "./decision-codes";
 import type { AccessEventEntity } from "./audit.entities";
 import { keccak, keccakReady } from "./keccak";
 
@@ -82,6 +83,12 @@ export class AccessLogService implements OnModuleInit {
     });
   }
 
+  /** Records a refused request (503s as `unavailable`, others as `rejected`) and marks the error as recorded. */
+  async recordRefusal(input: Omit<AccessRecord, "decision">, error: unknown): Promise<void> {
+    await this.record({ ...input, decision: decisionOfFailure(error) });
+    markRecorded(error);
+  }
+
   private async flush(): Promise<void> {
     try {
       while (this.queue.length > 0) {
@@ -115,4 +122,16 @@ function sortKeys(value: unknown): unknown {
     return Object.fromEntries(Object.keys(value as object).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
   }
   return value;
+}
+
+const RECORDED = Symbol("consentry.accessRecorded");
+
+/** Marks an error whose refusal is already in the access log, so the exception filter does not log it twice. */
+export function markRecorded<T>(error: T): T {
+  if (error && typeof error === "object") (error as Record<symbol, boolean>)[RECORDED] = true;
+  return error;
+}
+
+export function isRecorded(error: unknown): boolean {
+  return !!error && typeof error === "object" && (error as Record<symbol, boolean>)[RECORDED] === true;
 }

@@ -1,4 +1,6 @@
 import { Module } from "@nestjs/common";
+import { AuthModule } from "../auth/auth.module";
+import { EdgeRefusalRecorder } from "./edge-refusals";
 import { AccessEventRepository } from "./access-event.repository";
 import { AccessLogService } from "./access-log.service";
 import { AnchorBatchRepository } from "./anchor-batch.repository";
@@ -10,8 +12,9 @@ import { ProofService } from "./proof.service";
 import { TrailService } from "./trail.service";
 
 @Module({
+  imports: [AuthModule],
   controllers: [AuditController, FhirAuditEventController],
-  providers: [AccessEventRepository, AnchorBatchRepository, AccessLogService, AnchorService, ProofService, TrailService, ExportService],
-  exports: [AccessLogService, AnchorService, AnchorBatchRepository],
+  providers: [AccessEventRepository, AnchorBatchRepository, AccessLogService, AnchorService, ProofService, TrailService, ExportService, EdgeRefusalRecorder],
+  exports: [AccessLogService, AnchorService, AnchorBatchRepository, EdgeRefusalRecorder],
 })
 export class AuditModule {}

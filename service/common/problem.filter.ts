@@ -27,16 +27,25 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; slug: string }> = 
  * Renders every error as `application/problem+json`. Known problems keep their type; anything
  * unexpected becomes a generic 500 whose body names only a correlation id, so no internals leak.
  */
+/** Something that wants to know about refused requests before the answer goes out (the access log). */
+export interface RefusalObserver {
+  record(request: FastifyRequest, error: unknown): Promise<void>;
+}
+
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
   private readonly logger = new Logger("ProblemFilter");
+
+  constructor(private readonly observer?: RefusalObserver) {}
 
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     const body = this.toProblem(error, request);
-    void reply.status(body.status).header("content-type", "application/problem+json").send(body);
+    const send = () => void reply.status(body.status).header("content-type", "application/problem+json").send(body);
+    if (!this.observer || body.status === 401) return send();
+    void this.observer.record(request, error).finally(send);
   }
 
   private toProblem(error: unknown, request: FastifyRequest): ProblemBody {

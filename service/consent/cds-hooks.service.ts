@@ -6,7 +6,7 @@ import { badRequest } from "../common/problem";
 import type { Actor } from "../auth/actor";
 import { AccessAction } from "../audit/access-event";
 import { AccessLogService, type RequestFacts } from "../audit/access-log.service";
-import { DECISION_OF_OUTCOME, decisionOfFailure } from "../audit/decision-codes";
+import { DECISION_OF_OUTCOME } from "../audit/decision-codes";
 import { accountFrom } from "../fhir/fhir-identity";
 import { PatientRepository } from "../patients/patient.repository";
 import type { CdsCard, LeapDecision } from "./cds-hooks.dto";
@@ -52,7 +52,7 @@ export class CdsHooksService {
       categories = this.categories(context.class);
       result = await this.decisions.decide({ patient, requester, categories, purposes });
     } catch (error) {
-      await this.accessLog.record({ actor: actor.address, patient, action: AccessAction.ConsentDecision, categories, purposes, decision: decisionOfFailure(error), request });
+      await this.accessLog.recordRefusal({ actor: actor.address, patient, action: AccessAction.ConsentDecision, categories, purposes, request }, error);
       throw error;
     }
     await this.accessLog.record({

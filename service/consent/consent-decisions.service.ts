@@ -3,7 +3,7 @@ import { getAddress } from "ethers";
 import type { Actor } from "../auth/actor";
 import { AccessAction } from "../audit/access-event";
 import { AccessLogService, type RequestFacts } from "../audit/access-log.service";
-import { DECISION_OF_OUTCOME, decisionOfFailure } from "../audit/decision-codes";
+import { DECISION_OF_OUTCOME } from "../audit/decision-codes";
 import type { DecisionRequestDto, DecisionResponseDto } from "./consents.dto";
 import { DecisionService } from "./decision.service";
 import { purposeBit } from "./vocabulary";
@@ -25,7 +25,7 @@ export class ConsentDecisionsService {
     try {
       result = await this.decisions.decide({ patient: dto.patient, requester, categories: dto.categories, purposes });
     } catch (error) {
-      await this.accessLog.record({ ...base, decision: decisionOfFailure(error) });
+      await this.accessLog.recordRefusal(base, error);
       throw error;
     }
     await this.accessLog.record({ ...base, decision: DECISION_OF_OUTCOME[result.outcome], consentId: result.consentId, timeMs: result.timeMs });

@@ -9,7 +9,6 @@ import { SignatureVerifier } from "../chain/signature-verifier";
 import { TransactionService } from "../chain/transactions/transaction.service";
 import { AccessAction, AccessDecision } from "../audit/access-event";
 import { AccessLogService, type AccessRecord, type RequestFacts } from "../audit/access-log.service";
-import { decisionOfFailure } from "../audit/decision-codes";
 import { badRequest, conflict, forbidden, notFound, unavailable } from "../common/problem";
 import { PatientRepository } from "../patients/patient.repository";
 import { consentIdOf } from "./consent-id";
@@ -72,7 +71,7 @@ export class ConsentService {
     try {
       result = await run();
     } catch (error) {
-      await this.accessLog.record({ ...record, decision: decisionOfFailure(error) });
+      await this.accessLog.recordRefusal(record, error);
       throw error;
     }
     await this.accessLog.record({ ...record, consentId: result.consentId, decision: AccessDecision.Recorded });

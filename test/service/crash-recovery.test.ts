@@ -77,7 +77,7 @@ describe("crash recovery", () => {
     const lastSeq = async () => {
       const res = await fetch(`${url}/audit/events?limit=1000&after=${Math.max(0, answered - 5)}`, { headers: { authorization: auth } });
       const page = (await res.json()) as { events: Array<{ seq: number }> };
-      return page.events.length ? page.events.at(-1).seq : 0;
+      return page.events.length ? page.events.at(-1)!.seq : 0;
     };
     const provider = createRpcProvider(chainUrl, 31337);
     try {

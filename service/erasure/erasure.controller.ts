@@ -1,0 +1,27 @@
+import { Controller, HttpCode, Param, Post } from "@nestjs/common";
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from "@nestjs/swagger";
+import { IsEthereumAddress } from "class-validator";
+import type { Actor } from "../auth/actor";
+import { CurrentActor, Roles } from "../auth/auth.decorators";
+import type { RequestFacts } from "../audit/access-log.service";
+import { Facts } from "../audit/request-facts.decorator";
+import { ErasureService, type ErasureResult } from "./erasure.service";
+
+class PatientParam {
+  @IsEthereumAddress() address!: string;
+}
+
+@ApiTags("patients")
+@ApiBearerAuth()
+@Controller("patients")
+export class ErasureController {
+  constructor(private readonly erasure: ErasureService) {}
+
+  @Post(":address/erase")
+  @HttpCode(200)
+  @Roles("admin")
+  @ApiOkResponse({ description: "Records, data key and identifier links deleted; the trail stays verifiable" })
+  erase(@CurrentActor() actor: Actor, @Param() { address }: PatientParam, @Facts() facts: RequestFacts): Promise<ErasureResult> {
+    return this.erasure.erase(actor, address, facts);
+  }
+}
