@@ -59,8 +59,8 @@ export class AppConfig {
   ADMIN_PRIVATE_KEY?: string;
 
   /** HMAC secret for access tokens; at least 32 characters. */
-  @IsOptional() @IsString() @Matches(/^.{32,}$/, { message: "JWT_SECRET must be at least 32 characters" })
-  JWT_SECRET?: string;
+  @IsString() @Matches(/^.{32,}$/, { message: "JWT_SECRET must be at least 32 characters" })
+  JWT_SECRET!: string;
 
   /** The authority (host[:port]) sign-in messages name; wallets show it to the user. */
   @IsOptional() @IsString() @Matches(/^[a-zA-Z0-9.-]+(:\d+)?$/, { message: "AUTH_DOMAIN must be a host name, optionally with a port" })
@@ -73,8 +73,8 @@ export class AppConfig {
   AUTH_CHALLENGE_TTL_S = 300;
 
   /** 32-byte master key (hex) wrapping the per-patient data keys. */
-  @IsOptional() @Matches(/^(0x)?[0-9a-fA-F]{64}$/, { message: "MASTER_KEY must be 32 bytes of hex" })
-  MASTER_KEY?: string;
+  @Matches(/^(0x)?[0-9a-fA-F]{64}$/, { message: "MASTER_KEY must be 32 bytes of hex" })
+  MASTER_KEY!: string;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(64)
   CHAIN_CONFIRMATIONS = 0;
@@ -115,7 +115,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return config;
 }
 
-const REQUIRED = ["CHAIN_RPC_URL", "DEPLOYMENT"];
+const REQUIRED = ["CHAIN_RPC_URL", "DEPLOYMENT", "JWT_SECRET", "MASTER_KEY"];
 
 function describe(error: ValidationError): string {
   // class-validator lists constraints from the last decorator up, so the last one is the most basic

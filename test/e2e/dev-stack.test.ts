@@ -3,6 +3,8 @@ import { readFileSync } from "node:fs";
 import { writeTempDeployment } from "../support/service";
 import { isAlive, runTs, type RunningProcess } from "../support/process";
 
+const SECRETS = { JWT_SECRET: "e2e-secret-e2e-secret-e2e-secret-00", MASTER_KEY: "33".repeat(32) };
+
 /** The embedded stack `npm start` runs, as a real process with real ports. */
 describe("dev stack (npm start)", () => {
   let stack: RunningProcess;
@@ -46,6 +48,7 @@ describe("dev stack (npm start)", () => {
       CHAIN_RPC_URL: chainUrl,
       DEPLOYMENT: writeTempDeployment({ ...deployment, chainId: 5 }),
       PORT: "0",
+      ...SECRETS,
     });
     const { code } = await service.exited;
     expect(code).not.toBe(0);
@@ -58,12 +61,19 @@ describe("dev stack (npm start)", () => {
     const deployment = JSON.parse(readFileSync(/Deployment\s+(\S+)/.exec(stack.stdout())![1], "utf8"));
     const missing = Wallet.createRandom().address;
     deployment.contracts.ConsentRegistry.address = missing;
-    const service = runTs("service/main.ts", { CHAIN_RPC_URL: chainUrl, DEPLOYMENT: writeTempDeployment(deployment), PORT: "0" });
+    const service = runTs("service/main.ts", { CHAIN_RPC_URL: chainUrl, DEPLOYMENT: writeTempDeployment(deployment), PORT: "0", ...SECRETS });
     const { code } = await service.exited;
     expect(code).not.toBe(0);
     expect(service.stderr().trim().split("\n")).toEqual([
       `consentry: No ConsentRegistry contract at ${missing} on chain 31337: deploy it with \`npm run deploy\``,
     ]);
+  });
+
+  it("refuses a missing secret in one line naming it", async () => {
+    const service = runTs("service/main.ts", { CHAIN_RPC_URL: chainUrl, DEPLOYMENT: "x.json", JWT_SECRET: SECRETS.JWT_SECRET, MASTER_KEY: "" });
+    const { code } = await service.exited;
+    expect(code).not.toBe(0);
+    expect(service.stderr().trim().split("\n")).toEqual(["consentry: Invalid configuration: MASTER_KEY is required"]);
   });
 
   it("refuses a wrong setting in one line naming it", async () => {
