@@ -4,6 +4,7 @@ import { ServiceMetaRepository } from "../database/service-meta.repository";
 import { abiHash, CONTRACT_NAMES, loadArtifact } from "./artifacts";
 import type { Deployment } from "./deployment";
 import { ROLES, type RoleName } from "./roles";
+import { unavailable } from "../common/problem";
 import { CHAIN_PROVIDER, DEPLOYMENT } from "./chain.tokens";
 
 
@@ -48,7 +49,23 @@ export class ChainService implements OnModuleInit {
 
   /** Whether `account` holds `role` on the ConsentRegistry right now (read from chain, not a cache). */
   async hasRole(role: RoleName, account: string): Promise<boolean> {
-    return this.registry.hasRole(ROLES[role], account) as Promise<boolean>;
+    return this.read(() => this.registry.hasRole(ROLES[role], account) as Promise<boolean>);
+  }
+
+  /** A patient's next signature nonce on the ConsentRegistry. */
+  async nonceOf(account: string): Promise<bigint> {
+    return this.read(() => this.registry.nonces(account) as Promise<bigint>);
+  }
+
+  /** A chain read the request depends on: if the chain cannot answer, the request cannot either (503). */
+  async read<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw unavailable("chain-unavailable", "The chain could not be reached; try again shortly", {
+        cause: (error as { code?: string }).code ?? "unreachable",
+      });
+    }
   }
 
   private async assertDeployment(): Promise<void> {

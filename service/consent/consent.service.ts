@@ -157,7 +157,7 @@ export class ConsentService {
   }
 
   private async assertNonce(patient: string, given: string): Promise<bigint> {
-    const current = (await this.chain.registry.nonces(patient)) as bigint;
+    const current = await this.chain.nonceOf(patient);
     const nonce = BigInt(given);
     if (nonce < current) throw conflict("nonce-used", "Nonce already used", `The patient's next nonce is ${current}`);
     if (nonce > current) throw badRequest("nonce-invalid", "Nonce out of order", `The patient's next nonce is ${current}`);

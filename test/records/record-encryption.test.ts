@@ -157,7 +157,7 @@ describe("encryption at rest and erasure (real database)", () => {
     const wrapped = new KeyRing({ MASTER_KEY }).newDataKey(patient);
     expect(new KeyRing({ MASTER_KEY: `0x${MASTER_KEY}` }).unwrap(patient, wrapped).equals(wrapped.key)).toBe(true);
     expect(() => new KeyRing({ MASTER_KEY: randomBytes(32).toString("hex") }).unwrap(patient, wrapped)).toThrow(IntegrityError);
-    expect(() => new KeyRing({ MASTER_KEY: undefined })).toThrow(/MASTER_KEY is required/);
+    expect(() => new KeyRing({ MASTER_KEY: undefined as unknown as string })).toThrow(/MASTER_KEY is required/);
   });
 
   it("creates exactly one data key when a new patient's first records arrive concurrently", async () => {

@@ -60,6 +60,7 @@ export async function recordsHarness(env: Record<string, string> = {}): Promise<
     CHAIN_RPC_URL: "http://127.0.0.1:8545",
     DEPLOYMENT: "not-read-by-these-tests.json",
     MASTER_KEY,
+    JWT_SECRET: "records-test-secret-records-test-secret",
     LOG_LEVEL: "error",
     ...database.settings,
     ...env,

@@ -7,6 +7,7 @@ import { consentClient, deployWithDemoRoles } from "../support/consent-fixture";
 import { runTs, type RunningProcess } from "../support/process";
 import { startTestService, type TestService } from "../support/service";
 import { TcpProxy } from "../support/tcp-proxy";
+import { anchoredRanges, waitUntil } from "../support/trail-assertions";
 
 /** The chain runs in its own process and the service reaches it through a relay we can cut. */
 describe("when the chain cannot be reached", () => {
@@ -16,6 +17,9 @@ describe("when the chain cannot be reached", () => {
   let service: TestService;
   let client: ReturnType<typeof consentClient>;
   let hospitalAuth: Record<string, string>;
+  let labAuth: Record<string, string>;
+  let regulatorAuth: Record<string, string>;
+  let conditionId: string;
   const alice = walletOf("patient", 0);
 
   beforeAll(async () => {
@@ -26,7 +30,7 @@ describe("when the chain cannot be reached", () => {
     direct.destroy();
     proxy = new TcpProxy(Number(new URL(url).port));
     await proxy.start();
-    service = await startTestService({ deployment, env: { CHAIN_RPC_URL: proxy.url, INDEXER_POLL_MS: "100" } });
+    service = await startTestService({ deployment, env: { CHAIN_RPC_URL: proxy.url, INDEXER_POLL_MS: "100", BATCH_MAX_MS: "200" } });
     const provider = createRpcProvider(proxy.url, 31337);
     client = consentClient(service, provider, deployment);
     hospitalAuth = await client.signIn(walletOf("institution", 0));
@@ -35,6 +39,23 @@ describe("when the chain cannot be reached", () => {
     const signed = await client.signGrant(alice, client.terms(alice));
     const granted = await service.request({ method: "POST", url: "/consents", headers: aliceAuth, payload: { ...signed, wait: true } });
     expect(granted.status).toBe(201);
+    labAuth = await client.signIn(walletOf("institution", 1));
+    regulatorAuth = await client.signIn(walletOf("regulator", 0));
+    const conditions = await client.signGrant(alice, client.terms(alice, { grantee: walletOf("institution", 1).address, categories: 1 << 2 }));
+    expect((await service.request({ method: "POST", url: "/consents", headers: aliceAuth, payload: { ...conditions, wait: true } })).status).toBe(201);
+    const condition = await service.request({
+      method: "POST",
+      url: "/fhir/Condition",
+      headers: hospitalAuth,
+      payload: {
+        resourceType: "Condition",
+        clinicalStatus: { coding: [{ system: "http://terminology.hl7.org/CodeSystem/condition-clinical", code: "active" }] },
+        code: { coding: [{ system: "http://snomed.info/sct", code: "44054006", display: "Diabetes mellitus type 2" }] },
+        subject: { identifier: { system: "urn:ietf:rfc:3986", value: `did:pkh:eip155:31337:${alice.address}` } },
+      },
+    });
+    expect(condition.status).toBe(201);
+    conditionId = condition.body.id;
   });
 
   afterAll(async () => {
@@ -79,5 +100,41 @@ describe("when the chain cannot be reached", () => {
       if (!back) await new Promise((r) => setTimeout(r, 50));
     }
     expect(back).toBe(true);
+  });
+
+  it("stops releasing records while cut off, keeps every attempt, and anchors them all once the chain is back", async () => {
+    const read = () => service.request({ method: "GET", url: `/fhir/Condition/${conditionId}?purpose=TREAT`, headers: labAuth });
+    expect((await read()).status).toBe(200);
+
+    await proxy.stop();
+    let refused = 0;
+    for (let i = 0; i < 100 && refused < 10; i++) {
+      const res = await read();
+      if (res.status === 503) {
+        refused++;
+        expect(res.body.resourceType).toBeUndefined();
+      } else {
+        expect(res.status).toBe(200); // only in the first instants, before the outage is noticed
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(refused).toBe(10);
+    // Signing in reads roles from the chain, so it too answers 503 now rather than guessing.
+    const challenge = await service.request({ method: "POST", url: "/auth/challenge", payload: { address: walletOf("regulator", 0).address } });
+    const signature = await walletOf("regulator", 0).signMessage(challenge.body.message);
+    const login = await service.request({ method: "POST", url: "/auth/token", payload: { message: challenge.body.message, signature } });
+    expect([login.status, login.body.type]).toEqual([503, "urn:consentry:problem:chain-unavailable"]);
+    const trail = (await service.request({ method: "GET", url: "/audit/events?limit=1000", headers: regulatorAuth })).body.events;
+    expect(trail.filter((e: { decision: string }) => e.decision === "unavailable").length).toBeGreaterThanOrEqual(10);
+    const lastSeq = trail.at(-1).seq;
+
+    await proxy.start();
+    const provider = createRpcProvider(proxy.url, 31337);
+    try {
+      expect(await waitUntil(async () => (await anchoredRanges(provider, deployment)).nextSeq > lastSeq, 30_000)).toBe(true);
+    } finally {
+      provider.destroy();
+    }
+    expect((await read()).status).toBe(200);
   });
 });
