@@ -51,11 +51,11 @@ export class AnchorBatchRepository {
       .where("b.state = 'confirmed'")
       .andWhere("b.batch_id > :afterBatchId", { afterBatchId })
       .andWhere(
-        `(b.events_pruned_at IS NOT NULL AND b.created_at >= to_timestamp(:fromS) AND b.created_at < to_timestamp(:toS))
-         OR EXISTS (SELECT 1 FROM access_events e WHERE e.batch_id = b.batch_id AND e.time_ms >= :fromMs AND e.time_ms < :toMs)`,
+        `((b.events_pruned_at IS NOT NULL AND b.created_at >= to_timestamp(:fromS) AND b.created_at < to_timestamp(:toS))
+          OR EXISTS (SELECT 1 FROM access_events e WHERE e.batch_id = b.batch_id AND e.time_ms >= :fromMs AND e.time_ms < :toMs))`,
         { fromMs, toMs, fromS: fromMs / 1000, toS: toMs / 1000 },
       )
-      .orderBy("b.batch_id", "ASC")
+      .orderBy("b.batchId", "ASC")
       .limit(limit)
       .getMany();
   }

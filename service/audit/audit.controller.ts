@@ -1,11 +1,12 @@
-import { Controller, Get, Header, Param, Query, Res } from "@nestjs/common";
+import { Body, Controller, Get, Header, HttpCode, Param, Post, Query, Res } from "@nestjs/common";
 import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from "@nestjs/swagger";
 import type { FastifyReply } from "fastify";
 import type { Actor } from "../auth/actor";
 import { CurrentActor, Roles } from "../auth/auth.decorators";
 import { badRequest } from "../common/problem";
-import { BatchIdParam, BatchViewDto, EventIdParam, EventProofDto, ExportQueryDto, TrailPageDto, TrailQueryDto } from "./audit.dto";
+import { BatchIdParam, BatchViewDto, EventIdParam, EventProofDto, ExportQueryDto, PruneRequestDto, TrailPageDto, TrailQueryDto } from "./audit.dto";
 import { ExportService } from "./export.service";
+import { RetentionService, type PruneResult } from "./retention.service";
 import { TrailService } from "./trail.service";
 
 @ApiTags("audit")
@@ -15,7 +16,16 @@ export class AuditController {
   constructor(
     private readonly trail: TrailService,
     private readonly exports: ExportService,
+    private readonly retention: RetentionService,
   ) {}
+
+  @Post("prune")
+  @HttpCode(200)
+  @Roles("admin")
+  @ApiOkResponse({ description: "Deletes the events of anchored batches older than the cutoff; batch headers stay" })
+  prune(@CurrentActor() actor: Actor, @Body() body: PruneRequestDto): Promise<PruneResult> {
+    return this.retention.prune(actor, body.before);
+  }
 
   @Get("events")
   @ApiOkResponse({ type: TrailPageDto })

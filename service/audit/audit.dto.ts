@@ -70,3 +70,10 @@ export class EventProofDto {
   @ApiProperty({ type: [String] }) proof!: string[];
   @ApiProperty({ type: BatchViewDto }) batch!: BatchViewDto;
 }
+
+export class PruneRequestDto {
+  @ApiPropertyOptional({ description: "ISO 8601; defaults to now minus AUDIT_RETENTION_DAYS, and may not be later" })
+  @IsOptional()
+  @IsISO8601()
+  before?: string;
+}

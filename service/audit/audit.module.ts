@@ -9,12 +9,13 @@ import { AuditController } from "./audit.controller";
 import { ExportService } from "./export.service";
 import { FhirAuditEventController } from "./fhir-audit-event.controller";
 import { ProofService } from "./proof.service";
+import { RetentionService } from "./retention.service";
 import { TrailService } from "./trail.service";
 
 @Module({
   imports: [AuthModule],
   controllers: [AuditController, FhirAuditEventController],
-  providers: [AccessEventRepository, AnchorBatchRepository, AccessLogService, AnchorService, ProofService, TrailService, ExportService, EdgeRefusalRecorder],
+  providers: [AccessEventRepository, AnchorBatchRepository, AccessLogService, AnchorService, ProofService, TrailService, ExportService, EdgeRefusalRecorder, RetentionService],
   exports: [AccessLogService, AnchorService, AnchorBatchRepository, EdgeRefusalRecorder],
 })
 export class AuditModule {}

@@ -91,7 +91,8 @@ export class AppConfig {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
   BATCH_MAX_EVENTS = 1_000;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(36_500)
+  /** Access events are kept at least this long; 0 lets an admin prune anything anchored (tests, demos). */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(36_500)
   AUDIT_RETENTION_DAYS = 183;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1024) @Max(50 * 1024 * 1024)

@@ -48,8 +48,7 @@ export class DecisionService {
       this.projection.consentsOf(input.patient),
       this.projection.hasRole(ROLES.institution, input.requester),
     ]);
-    // Block times may run ahead of this clock; an access after a mined revocation must count as after it.
-    const timeMs = input.at !== undefined ? input.at * 1000 : Math.max(Date.now(), freshness.blockTimestamp * 1000);
+    const timeMs = input.at !== undefined ? input.at * 1000 : accessTimeMs(Date.now(), freshness.blockTimestamp);
     const at = Math.floor(timeMs / 1000);
     const decision = decide(consents, {
       requester: getAddress(input.requester),
@@ -60,4 +59,13 @@ export class DecisionService {
     });
     return { ...decision, at, timeMs, basedOnBlock: freshness.blockNumber };
   }
+}
+
+/**
+ * The time an access happens at, in ms. Block times may run ahead of this clock, and an access after a
+ * mined revocation must count as after it, so the second is never earlier than the last indexed block's;
+ * the milliseconds keep the clock's, so events within that second stay ordered.
+ */
+export function accessTimeMs(nowMs: number, lastBlockTimestamp: number): number {
+  return nowMs >= lastBlockTimestamp * 1000 ? nowMs : lastBlockTimestamp * 1000 + (nowMs % 1000);
 }

@@ -23,14 +23,14 @@ export function recordsOf(patientId: string): { patient: FhirJson; records: Fhir
   return { patient, records };
 }
 
-/** A laboratory Observation (LOINC 2339-0, glucose) for `patientRef`, as a lab system would send it. */
+/** A laboratory Observation (LOINC 2339-0, glucose) for `patientRef` (Patient/<id> or a did:pkh), as a lab system would send it. */
 export function labObservation(patientRef: string, value = 95): FhirJson {
   return {
     resourceType: "Observation",
     status: "final",
     category: [{ coding: [{ system: "http://terminology.hl7.org/CodeSystem/observation-category", code: "laboratory" }] }],
     code: { coding: [{ system: "http://loinc.org", code: "2339-0", display: "Glucose [Mass/volume] in Blood" }] },
-    subject: { reference: patientRef },
+    subject: patientRef.startsWith("did:") ? { identifier: { system: "urn:ietf:rfc:3986", value: patientRef } } : { reference: patientRef },
     effectiveDateTime: "2026-11-01T08:00:00Z",
     valueQuantity: { value, unit: "mg/dL", system: "http://unitsofmeasure.org", code: "mg/dL" },
   };
