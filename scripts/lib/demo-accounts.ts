@@ -23,13 +23,15 @@ const NAMES: Array<[name: string, role: DemoRole]> = [
   ["patient Bob", "patient"],
 ];
 
-/** The named demo accounts, derived from Hardhat's dev mnemonic (indexes 0–7). */
+let derived: DemoAccount[] | undefined;
+
+/** The named demo accounts, derived from Hardhat's dev mnemonic (indexes 0–7), once: derivation is slow. */
 export function demoAccounts(): DemoAccount[] {
-  const mnemonic = Mnemonic.fromPhrase(HARDHAT_MNEMONIC);
-  return NAMES.map(([name, role], index) => {
-    const wallet = HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${index}`);
+  derived ??= NAMES.map(([name, role], index) => {
+    const wallet = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(HARDHAT_MNEMONIC), `m/44'/60'/0'/0/${index}`);
     return { name, role, address: wallet.address, privateKey: wallet.privateKey };
   });
+  return derived;
 }
 
 export function demoAccount(role: DemoRole, nth = 0): DemoAccount {

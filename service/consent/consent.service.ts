@@ -175,7 +175,14 @@ export class ConsentService {
     let tracked;
     try {
       tracked = await this.transactions.forSigner("relayer").submit({ to, data, kind, ref: consentId });
-      if (!wait) return { consentId, status: "pending", transaction: { id: String(tracked.id), hash: tracked.hash ?? undefined, state: "sent" } };
+      if (!wait) {
+        // Index it the moment it is mined rather than at the next poll: a revocation must bite at once.
+        void tracked
+          .wait({ timeoutMs: RELAY_WAIT_TIMEOUT_MS })
+          .then((mined) => this.indexer.waitForBlock(mined.blockNumber, RELAY_WAIT_TIMEOUT_MS))
+          .catch(() => undefined);
+        return { consentId, status: "pending", transaction: { id: String(tracked.id), hash: tracked.hash ?? undefined, state: "sent" } };
+      }
       const mined = await tracked.wait({ timeoutMs: RELAY_WAIT_TIMEOUT_MS });
       if (!(await this.indexer.waitForBlock(mined.blockNumber, RELAY_WAIT_TIMEOUT_MS))) {
         throw unavailable("indexer-behind", "The transaction is mined but the consent projection has not caught up yet");
