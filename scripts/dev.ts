@@ -14,6 +14,7 @@ import { createRpcProvider } from "../service/chain/rpc-provider";
 import { loadConfig } from "../service/config/app-config";
 import { deployContracts } from "./lib/deploy-contracts";
 import { startLocalChain } from "./lib/local-chain";
+import { seedDemo } from "./lib/seed-demo";
 import { demoAccount, demoAccounts } from "./lib/demo-accounts";
 import { deploymentFile, writeDeployment } from "./deploy";
 
@@ -60,9 +61,10 @@ async function main(): Promise<void> {
     const app: NestFastifyApplication = await createApp(config);
     stoppers.push(app);
     await app.listen({ port: config.PORT, host: config.HOST });
+    const seeded = process.env.SEED_DEMO === "0" ? [] : await seedDemo(app, deployment);
     const { port } = app.getHttpServer().address() as { port: number };
     const base = `http://${config.HOST === "0.0.0.0" ? "127.0.0.1" : config.HOST}:${port}`;
-    printSummary(base, chainUrl, deployment.chainId, file, config.DATABASE_URL ? "PostgreSQL (DATABASE_URL)" : "PGlite (in memory)");
+    printSummary(base, chainUrl, deployment.chainId, file, config.DATABASE_URL ? "PostgreSQL (DATABASE_URL)" : "PGlite (in memory)", seeded);
   } catch (error) {
     console.error(`consentry: ${(error as Error).message.split("\n")[0]}`);
     await stop(1);
@@ -75,7 +77,7 @@ async function startChain(stoppers: Stoppable[]): Promise<string> {
   return chain.url;
 }
 
-function printSummary(base: string, chainUrl: string, chainId: number, deployment: string, database: string): void {
+function printSummary(base: string, chainUrl: string, chainId: number, deployment: string, database: string, seeded: string[]): void {
   const lines = [
     "",
     "Consentry is running",
@@ -89,6 +91,7 @@ function printSummary(base: string, chainUrl: string, chainId: number, deploymen
     "Demo accounts (Hardhat's public dev keys: never use them on a real network)",
     ...demoAccounts().map((a) => `  ${a.role.padEnd(12)} ${a.name.padEnd(24)} ${a.address}  ${a.privateKey}`),
     "",
+    ...(seeded.length ? ["Demo data (SEED_DEMO=0 skips it)", ...seeded.map((line) => `  ${line}`), ""] : []),
     "Ctrl-C stops everything.",
     "",
   ];

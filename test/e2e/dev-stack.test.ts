@@ -29,6 +29,11 @@ describe("dev stack (npm start)", () => {
     }
   });
 
+  it("seeds demo data through the API, ready to try", () => {
+    expect(stack.stdout()).toMatch(/Alice \(0x[0-9a-fA-F]{40}\) is enrolled at St Mary's Hospital with \d+ Synthea records/);
+    expect(stack.stdout()).toMatch(/consent 0x[0-9a-f]{64}/);
+  });
+
   it("answers /health with 200 and serves /docs", async () => {
     // Readiness includes the consent indexer's first poll, which follows start-up by a moment.
     let health = await fetch(`${api}/health`);
