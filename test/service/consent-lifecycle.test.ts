@@ -9,7 +9,6 @@ import { startTestService, type TestService } from "../support/service";
 
 const LAB = 1 << 3;
 const VITALS = 1 << 4;
-const TREAT = 1;
 const JWT_SECRET = "test-secret-test-secret-test-secret-0";
 
 describe("consent lifecycle (real chain, real database)", () => {
