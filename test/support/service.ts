@@ -22,6 +22,17 @@ export interface TestService {
   close(): Promise<void>;
 }
 
+/** Secrets and signer keys every test service runs with (Hardhat's public dev keys). */
+export function testServiceEnv(): Record<string, string> {
+  return {
+    JWT_SECRET: "test-secret-test-secret-test-secret-0",
+    MASTER_KEY: "11".repeat(32),
+    RELAYER_PRIVATE_KEY: demoAccount("relayer").privateKey,
+    ANCHORER_PRIVATE_KEY: demoAccount("anchorer").privateKey,
+    ADMIN_PRIVATE_KEY: demoAccount("admin").privateKey,
+  };
+}
+
 /** Writes a deployment to a temporary file, as the service reads deployments from disk. */
 export function writeTempDeployment(deployment: Deployment): string {
   const file = join(mkdtempSync(join(tmpdir(), "consentry-")), "deployment.json");
@@ -40,11 +51,7 @@ export async function startTestService(options: {
   const deploymentFile = writeTempDeployment(options.deployment);
   const config = loadConfig({
     CHAIN_RPC_URL: "http://127.0.0.1:8545",
-    JWT_SECRET: "test-secret-test-secret-test-secret-0",
-    MASTER_KEY: "11".repeat(32),
-    RELAYER_PRIVATE_KEY: demoAccount("relayer").privateKey,
-    ANCHORER_PRIVATE_KEY: demoAccount("anchorer").privateKey,
-    ADMIN_PRIVATE_KEY: demoAccount("admin").privateKey,
+    ...testServiceEnv(),
     LOG_LEVEL: "error",
     ...database.settings,
     ...options.env,
