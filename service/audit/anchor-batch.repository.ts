@@ -81,8 +81,12 @@ export class AnchorBatchRepository {
     });
   }
 
-  async backlog(): Promise<{ unconfirmedBatches: number; oldestUnconfirmed: Date | null }> {
-    const rows = await this.unconfirmed();
-    return { unconfirmedBatches: rows.length, oldestUnconfirmed: rows[0]?.createdAt ?? null };
+  /** What is recorded but not yet confirmed on chain: batches in flight and events not yet in any batch. */
+  async backlog(): Promise<{ unconfirmedBatches: number; unbatchedEvents: number }> {
+    const [row] = (await this.dataSource.query(
+      `SELECT (SELECT count(*) FROM anchor_batches WHERE state <> 'confirmed') AS batches,
+              (SELECT last_seq FROM access_log_head WHERE id = 1) - coalesce((SELECT max(last_seq) FROM anchor_batches), 0) AS events`,
+    )) as Array<{ batches: string; events: string }>;
+    return { unconfirmedBatches: Number(row.batches), unbatchedEvents: Number(row.events) };
   }
 }

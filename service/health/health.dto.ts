@@ -20,5 +20,7 @@ export class HealthReport {
   @ApiProperty({ type: DependencyHealth }) chain!: DependencyHealth;
   @ApiProperty({ type: DependencyHealth, description: "Consent projection: last indexed block, chain head, time since caught up" })
   indexer!: DependencyHealth;
+  @ApiProperty({ type: DependencyHealth, description: "Anchor backlog: unconfirmed batches and events not yet in a batch" })
+  anchoring!: DependencyHealth;
   @ApiProperty({ type: DeploymentSummary }) deployment!: DeploymentSummary;
 }

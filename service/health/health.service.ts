@@ -1,6 +1,7 @@
 import { Injectable } from "@nestjs/common";
 import { ChainService } from "../chain/chain.service";
 import { ConsentIndexer } from "../consent/consent-indexer";
+import { AnchorBatchRepository } from "../audit/anchor-batch.repository";
 import { ServiceMetaRepository } from "../database/service-meta.repository";
 import type { HealthReport } from "./health.dto";
 
@@ -13,10 +14,11 @@ export class HealthService {
     private readonly chain: ChainService,
     private readonly meta: ServiceMetaRepository,
     private readonly indexer: ConsentIndexer,
+    private readonly batches: AnchorBatchRepository,
   ) {}
 
   async report(): Promise<HealthReport> {
-    const [database, chain, indexer] = await Promise.all([
+    const [database, chain, indexer, anchoring] = await Promise.all([
       probe(async () => ({ latencyMs: round(await this.meta.ping()) })),
       probe(async () => {
         const head = await this.chain.head();
@@ -27,6 +29,8 @@ export class HealthService {
         if (!f.fresh) throw new Error(`consent projection not fresh (${f.reason})`);
         return { block: f.blockNumber, head: f.headNumber, lagMs: f.lagMs };
       }),
+      // A backlog is not unhealthy by itself (events wait safely in the database during a chain outage).
+      probe(async () => this.batches.backlog()),
     ]);
     const { deployment } = this.chain;
     return {
@@ -34,6 +38,7 @@ export class HealthService {
       database,
       chain,
       indexer,
+      anchoring,
       deployment: {
         network: deployment.network,
         chainId: deployment.chainId,

@@ -53,6 +53,11 @@ describe("anchoring the access trail", () => {
     const other = page.body.events[38];
     expect(await ledger.verifyLeaf(batch.batchId, other.id === event.id ? leaf : (await service.request({ method: "GET", url: `/audit/events/${other.id}/proof`, headers: regulatorAuth })).body.leaf, proof.body.proof)).toBe(false);
 
+    // The database learns of the last receipt a moment after the chain has it.
+    const backlog = async () => (await service.request({ method: "GET", url: "/health" })).body.anchoring;
+    expect(await waitUntil(async () => (await backlog()).unconfirmedBatches === 0)).toBe(true);
+    expect(await backlog()).toMatchObject({ ok: true, unconfirmedBatches: 0, unbatchedEvents: 0 });
+
     const batchView = await service.request({ method: "GET", url: `/audit/batches/${batch.batchId}`, headers: regulatorAuth });
     expect(batchView.body).toMatchObject({ batchId: batch.batchId, root: onChain.root, state: "confirmed", chainId: 31337 });
     expect(batchView.body.txHash).toMatch(/^0x[0-9a-f]{64}$/);
