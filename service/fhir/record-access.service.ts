@@ -9,6 +9,8 @@ import { ChainService } from "../chain/chain.service";
 import { DEPLOYMENT } from "../chain/chain.tokens";
 import type { Deployment } from "../chain/deployment";
 import { badRequest, forbidden, notFound, Problem } from "../common/problem";
+import { ROLES } from "../chain/roles";
+import { ConsentProjectionRepository } from "../consent/consent-projection.repository";
 import { DecisionService } from "../consent/decision.service";
 import { PURPOSES, purposeBit } from "../consent/vocabulary";
 import { PatientRepository } from "../patients/patient.repository";
@@ -46,6 +48,7 @@ export class RecordAccessService {
     private readonly accessLog: AccessLogService,
     private readonly patients: PatientRepository,
     private readonly chain: ChainService,
+    private readonly projection: ConsentProjectionRepository,
   ) {}
 
   async create(actor: Actor, type: string, body: unknown, facts: RequestFacts): Promise<StoredRecord> {
@@ -148,6 +151,10 @@ export class RecordAccessService {
     if (purpose === ETREAT) {
       if (!request.justification?.trim()) {
         throw badRequest("justification-required", "Break-glass needs a justification", "purpose=ETREAT requires ?justification=");
+      }
+      // No consent gates break-glass, so the role itself must still hold on chain (not just at sign-in).
+      if (!(await this.projection.hasRole(ROLES.institution, actor.address))) {
+        throw forbidden("role-required", "Break-glass is reserved to registered institutions");
       }
       return { decision: AccessDecision.BreakGlass, consentId: null };
     }
