@@ -12,8 +12,8 @@ export const TX_RETRY_MAX_MS = 8_000;
 export const TX_MAX_ATTEMPTS = 6;
 /** A sent transaction the node no longer knows, with its nonce still unused, is re-sent after this long. */
 export const TX_REBROADCAST_MS = 30_000;
-/** How often the writer checks receipts, confirmations, replacements and queued requests. */
-export const TX_MONITOR_POLL_MS = 1_000;
+/** How often the writer checks receipts, confirmations, replacements and queued requests (QBFT blocks take 1–2 s; a quarter second keeps relayed revocations prompt). */
+export const TX_MONITOR_POLL_MS = 250;
 /** How often an instance that is not a signer's writer tries to become it. */
 export const TX_LEADERSHIP_POLL_MS = 5_000;
 /** How often a waiter re-reads its row when no in-process change woke it (the writer may be another instance). */
