@@ -36,6 +36,8 @@ export interface AccessRecord {
 }
 
 interface Pending {
+  /** Retried on its own after its group failed. */
+  alone?: boolean;
   draft: AccessEventDraft;
   resolve: (event: AccessEventEntity) => void;
   reject: (error: unknown) => void;
@@ -83,6 +85,12 @@ export class AccessLogService implements OnModuleInit {
     });
   }
 
+  /** The queued events up to the first one that must be committed alone. */
+  private groupSize(): number {
+    const alone = this.queue.findIndex((p) => p.alone);
+    return Math.min(GROUP_COMMIT_MAX_EVENTS, alone === -1 ? this.queue.length : alone);
+  }
+
   /** Records a refused request (503s as `unavailable`, others as `rejected`) and marks the error as recorded. */
   async recordRefusal(input: Omit<AccessRecord, "decision">, error: unknown): Promise<void> {
     await this.record({ ...input, decision: decisionOfFailure(error) });
@@ -92,16 +100,20 @@ export class AccessLogService implements OnModuleInit {
   private async flush(): Promise<void> {
     try {
       while (this.queue.length > 0) {
-        const group = this.queue.splice(0, GROUP_COMMIT_MAX_EVENTS);
+        const group = this.queue[0].alone ? this.queue.splice(0, 1) : this.queue.splice(0, this.groupSize());
         try {
           const rows = await this.events.append(group.map((p) => p.draft));
           rows.forEach((row, i) => group[i].resolve(row));
           this.committed.emit("committed", rows);
         } catch (error) {
-          this.logger.error({ message: "Access events could not be committed", events: group.length, error: (error as Error).message });
-          // Fail closed: the caller must not release anything it could not record.
-          const problem = unavailable("audit-unavailable", "The access could not be recorded, so it is refused");
-          group.forEach((p) => p.reject(problem));
+          if (group.length === 1) {
+            this.logger.error({ message: "An access event could not be committed", error: (error as Error).message.split("\n")[0] });
+            // Fail closed: the caller must not release anything it could not record.
+            group[0].reject(unavailable("audit-unavailable", "The access could not be recorded, so it is refused"));
+          } else {
+            // One bad event must not sink the others that happened to share its commit: retry them one by one.
+            this.queue.unshift(...group.map((p) => ({ ...p, alone: true })));
+          }
         }
       }
     } finally {

@@ -35,6 +35,7 @@ export class AnchorService implements OnApplicationBootstrap, OnModuleDestroy {
   private lease: Lease | null = null;
   private stopped = false;
   private urgent = false;
+  private waitingSince?: { seq: number; at: number };
 
   constructor(
     private readonly config: AppConfig,
@@ -67,6 +68,8 @@ export class AnchorService implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Runs one anchoring pass now, or joins the one in progress. */
   tick(): Promise<void> {
+    // Without a key this instance must not take the anchorer's lease, or it would hold it and anchor nothing.
+    if (!this.config.ANCHORER_PRIVATE_KEY) return Promise.resolve();
     this.running ??= this.anchorPending().finally(() => (this.running = undefined));
     return this.running;
   }
@@ -111,7 +114,10 @@ export class AnchorService implements OnApplicationBootstrap, OnModuleDestroy {
     const firstSeq = (last?.lastSeq ?? 0) + 1;
     const pending = await this.events.eventsFrom(firstSeq, this.config.BATCH_MAX_EVENTS);
     if (pending.length === 0) return null;
-    const oldestAgeMs = Date.now() - pending[0].timeMs;
+    // Aged by when this instance first saw the event waiting, not by its access time, which may run ahead
+    // of this clock when block times do.
+    if (this.waitingSince?.seq !== pending[0].seq) this.waitingSince = { seq: pending[0].seq, at: Date.now() };
+    const oldestAgeMs = Date.now() - this.waitingSince.at;
     const full = pending.length >= this.config.BATCH_MAX_EVENTS;
     const hasBreakGlass = pending.some((e) => e.decision === AccessDecision.BreakGlass);
     if (!full && !hasBreakGlass && oldestAgeMs < this.config.BATCH_MAX_MS && !this.urgent) return null;
@@ -140,7 +146,9 @@ export class AnchorService implements OnApplicationBootstrap, OnModuleDestroy {
       if (stored.root !== batch.root || Number(stored.firstSeq) !== batch.firstSeq || Number(stored.lastSeq) !== batch.lastSeq) {
         throw new AnchorConflictError(`Batch ${batch.batchId} on chain differs from the database's`);
       }
-      const [log] = await this.ledger.queryFilter(this.ledger.filters.BatchAnchored(batch.batchId), this.deployment.deploymentBlock);
+      // Only the block the contract says it was anchored in: an open-ended log range breaks on capped nodes.
+      const block = Number(stored.blockNumber);
+      const [log] = await this.ledger.queryFilter(this.ledger.filters.BatchAnchored(batch.batchId), block, block);
       await this.batches.markConfirmed(batch.batchId, log?.transactionHash ?? batch.txHash ?? "", Number(stored.blockNumber));
       return;
     }

@@ -1,19 +1,20 @@
 import { ApiProperty, ApiPropertyOptional } from "@nestjs/swagger";
 import { Type } from "class-transformer";
-import { IsEthereumAddress, IsInt, IsISO8601, IsOptional, IsUUID, Max, Min } from "class-validator";
+import { IsInt, IsOptional, IsUUID, Max, Min } from "class-validator";
+import { IsAccount, IsInstant } from "../common/validators";
 
 export class TrailQueryDto {
-  @ApiPropertyOptional() @IsOptional() @IsEthereumAddress() patient?: string;
-  @ApiPropertyOptional() @IsOptional() @IsEthereumAddress() actor?: string;
-  @ApiPropertyOptional({ description: "ISO 8601, inclusive" }) @IsOptional() @IsISO8601() from?: string;
-  @ApiPropertyOptional({ description: "ISO 8601, exclusive" }) @IsOptional() @IsISO8601() to?: string;
+  @ApiPropertyOptional() @IsOptional() @IsAccount() patient?: string;
+  @ApiPropertyOptional() @IsOptional() @IsAccount() actor?: string;
+  @ApiPropertyOptional({ description: "ISO 8601, inclusive" }) @IsOptional() @IsInstant() from?: string;
+  @ApiPropertyOptional({ description: "ISO 8601, exclusive" }) @IsOptional() @IsInstant() to?: string;
   @ApiPropertyOptional({ description: "Return events after this seq (paging)" }) @IsOptional() @Type(() => Number) @IsInt() @Min(0) after?: number;
   @ApiPropertyOptional({ default: 100 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1000) limit?: number;
 }
 
 export class ExportQueryDto {
-  @ApiProperty({ description: "ISO 8601, inclusive" }) @IsISO8601() from!: string;
-  @ApiProperty({ description: "ISO 8601, exclusive" }) @IsISO8601() to!: string;
+  @ApiProperty({ description: "ISO 8601, inclusive" }) @IsInstant() from!: string;
+  @ApiProperty({ description: "ISO 8601, exclusive" }) @IsInstant() to!: string;
 }
 
 export class EventIdParam {
@@ -65,7 +66,8 @@ export class EventProofDto {
   @ApiProperty() eventId!: string;
   @ApiProperty() seq!: number;
   @ApiProperty({ type: [String], description: "ABI types of the leaf values (docs/access-trail.md)" }) leafEncoding!: string[];
-  @ApiProperty({ type: [Object], description: "The values, in leafEncoding order" }) leafValues!: Array<string | number>;
+  @ApiProperty({ type: [Object], nullable: true, description: "The values, in leafEncoding order; null when they would reveal a patient to the requester of a refused read" })
+  leafValues!: Array<string | number> | null;
   @ApiProperty() leaf!: string;
   @ApiProperty({ type: [String] }) proof!: string[];
   @ApiProperty({ type: BatchViewDto }) batch!: BatchViewDto;
@@ -74,6 +76,6 @@ export class EventProofDto {
 export class PruneRequestDto {
   @ApiPropertyOptional({ description: "ISO 8601; defaults to now minus AUDIT_RETENTION_DAYS, and may not be later" })
   @IsOptional()
-  @IsISO8601()
+  @IsInstant()
   before?: string;
 }

@@ -3,7 +3,8 @@ import type { Actor } from "../auth/actor";
 import { hasRole } from "../auth/actor";
 import { forbidden, notFound } from "../common/problem";
 import { AccessEventRepository, type TrailQuery } from "./access-event.repository";
-import type { BatchViewDto, EventProofDto, TrailPageDto, TrailQueryDto } from "./audit.dto";
+import { AccessAction, AccessDecision, RELEASING_DECISIONS } from "./access-event";
+import type { AccessEventViewDto, BatchViewDto, EventProofDto, TrailPageDto, TrailQueryDto } from "./audit.dto";
 import type { AccessEventEntity } from "./audit.entities";
 import { ProofService } from "./proof.service";
 import { toEventView } from "./trail.mapper";
@@ -21,7 +22,10 @@ export class TrailService {
   async list(actor: Actor, dto: TrailQueryDto): Promise<TrailPageDto> {
     const rows = await this.events.query(this.scope(actor, dto));
     const limit = dto.limit ?? DEFAULT_PAGE;
-    return { events: rows.map(toEventView), next: rows.length === limit ? rows[rows.length - 1].seq : null };
+    return {
+      events: rows.map((e) => (hidesSubject(actor, e) ? redactSubject(toEventView(e)) : toEventView(e))),
+      next: rows.length === limit ? rows[rows.length - 1].seq : null,
+    };
   }
 
   /** The events of the trail the caller may see, for the FHIR AuditEvent view. */
@@ -30,7 +34,10 @@ export class TrailService {
   }
 
   async proof(actor: Actor, eventId: string): Promise<EventProofDto> {
-    return this.proofs.proof(await this.visibleEvent(actor, eventId));
+    const event = await this.visibleEvent(actor, eventId);
+    const proof = await this.proofs.proof(event);
+    // The leaf and path still prove the attempt was anchored; the values would name the patient.
+    return hidesSubject(actor, event) ? { ...proof, leafValues: null } : proof;
   }
 
   async batch(actor: Actor, batchId: number): Promise<BatchViewDto> {
@@ -70,4 +77,23 @@ export class TrailService {
     if (query.patient && query.patient !== me) throw forbidden("trail-scope", "Patients see only the accesses to their own data");
     return { ...query, patient: me };
   }
+}
+
+/**
+ * A read refused by id is the one access whose requester did not already know the patient: the record
+ * id named them only for the service. Showing the requester its own refused read must not reveal whose
+ * record it was, or in which category.
+ */
+function hidesSubject(actor: Actor, e: AccessEventEntity): boolean {
+  const me = actor.address.toLowerCase();
+  return (
+    !hasRole(actor, "regulator") &&
+    e.patient !== me &&
+    e.action === AccessAction.RecordRead &&
+    !RELEASING_DECISIONS.has(e.decision as AccessDecision)
+  );
+}
+
+function redactSubject(view: AccessEventViewDto): AccessEventViewDto {
+  return { ...view, patient: null, categories: [], consentId: null };
 }

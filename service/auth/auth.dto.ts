@@ -1,9 +1,10 @@
 import { ApiProperty } from "@nestjs/swagger";
-import { IsEthereumAddress, IsString, Matches, MaxLength } from "class-validator";
+import { IsString, Matches, MaxLength } from "class-validator";
+import { IsAccount } from "../common/validators";
 
 export class ChallengeRequestDto {
   @ApiProperty({ example: "0x976EA74026E726554dB657fA54763abd0C3a0aa9" })
-  @IsEthereumAddress()
+  @IsAccount()
   address!: string;
 }
 

@@ -13,6 +13,8 @@ import type { ChallengeResponseDto, TokenResponseDto } from "./auth.dto";
 import { formatSiweMessage, parseSiweMessage, SIWE_STATEMENT } from "./siwe-message";
 import { TokenService } from "./token.service";
 
+/** Share of challenges that also sweep expired nonces (amortised cleanup without a timer). */
+const NONCE_SWEEP_PROBABILITY = 0.01;
 const CHAIN_ROLES: Array<Exclude<Role, "patient">> = ["admin", "institution", "regulator", "relayer"];
 
 /** Sign-In with Ethereum: a one-time challenge, a signature over it, a short-lived token. */
@@ -32,6 +34,8 @@ export class AuthService {
     const issuedAt = new Date();
     const expiresAt = new Date(issuedAt.getTime() + this.config.AUTH_CHALLENGE_TTL_S * 1000);
     await this.nonces.create(nonce, address, expiresAt);
+    // Unanswered challenges would pile up: clear expired ones now and then, off the request's path.
+    if (Math.random() < NONCE_SWEEP_PROBABILITY) void this.nonces.deleteExpiredBefore(issuedAt).catch(() => undefined);
     const message = formatSiweMessage({
       domain: this.config.AUTH_DOMAIN,
       address: getAddress(address),
@@ -48,7 +52,15 @@ export class AuthService {
 
   async token(message: string, signature: string): Promise<TokenResponseDto> {
     const fields = parseSiweMessage(message);
-    if (!fields || fields.domain !== this.config.AUTH_DOMAIN || fields.chainId !== this.deployment.chainId) {
+    // Every field this service put in the challenge must come back unchanged, so a page that reworded it
+    // (another statement or URI shown to the user) cannot use the signature.
+    if (
+      !fields ||
+      fields.domain !== this.config.AUTH_DOMAIN ||
+      fields.chainId !== this.deployment.chainId ||
+      fields.statement !== SIWE_STATEMENT ||
+      fields.uri !== `https://${this.config.AUTH_DOMAIN}`
+    ) {
       throw unauthorized("invalid-sign-in-message", "The message is not a sign-in challenge issued by this service");
     }
     let signer: string;
@@ -60,12 +72,14 @@ export class AuthService {
     if (signer !== fields.address) throw unauthorized("invalid-signature", "The message was not signed by its account");
     const now = new Date();
     if (new Date(fields.expirationTime) <= now) throw unauthorized("challenge-expired", "The sign-in challenge has expired");
+    // Roles first: if the chain cannot be read, the signed challenge stays usable for a retry.
+    const roles = await this.rolesOf(fields.address);
     const outcome = await this.nonces.consume(fields.nonce, fields.address, now);
     if (outcome !== "consumed") {
       const detail = { unknown: "was not issued by this service", used: "was already used", expired: "has expired" }[outcome];
       throw unauthorized(outcome === "expired" ? "challenge-expired" : "invalid-nonce", `The sign-in nonce ${detail}`);
     }
-    const actor: Actor = { address: fields.address, roles: await this.rolesOf(fields.address) };
+    const actor: Actor = { address: fields.address, roles };
     const { token, expiresAt } = this.tokens.issue(actor);
     return { accessToken: token, tokenType: "Bearer", expiresAt: expiresAt.toISOString(), address: actor.address, roles: actor.roles };
   }

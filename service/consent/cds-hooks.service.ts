@@ -46,7 +46,7 @@ export class CdsHooksService {
     let purposes = 0;
     let result;
     try {
-      patient = await this.resolvePatient(context.patientId);
+      patient = await this.resolvePatient(context.patientId, actor.address);
       const requester = this.resolveActor(context.actor) ?? actor.address;
       purposes = this.purposes(context.purposeOfUse);
       categories = this.categories(context.class);
@@ -89,7 +89,8 @@ export class CdsHooksService {
     };
   }
 
-  private async resolvePatient(raw: unknown): Promise<string> {
+  /** A did:pkh or address, or an identifier the caller itself enrolled: another custodian's identifiers never resolve. */
+  private async resolvePatient(raw: unknown, caller: string): Promise<string> {
     const ids = asList<SystemValue>(raw);
     if (ids.length === 0) throw badRequest("invalid-cds-request", "context.patientId is required");
     for (const id of ids) {
@@ -98,7 +99,7 @@ export class CdsHooksService {
     }
     for (const id of ids) {
       if (typeof id?.system !== "string" || typeof id?.value !== "string") continue;
-      const matches = await this.patients.findByIdentifier({ system: id.system, value: id.value });
+      const matches = await this.patients.findByIdentifier({ system: id.system, value: id.value }, caller);
       if (matches.length === 1) return matches[0];
       if (matches.length > 1) throw badRequest("ambiguous-patient", "The identifier names more than one patient");
     }

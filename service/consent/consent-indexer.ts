@@ -161,7 +161,7 @@ export class ConsentIndexer implements OnApplicationBootstrap, OnModuleDestroy {
     const from = cursor.blockNumber + 1;
     const registry = this.chain.registry;
     const logs = await this.chain.provider.getLogs({ address: await registry.getAddress(), fromBlock: from, toBlock: to });
-    const numbers = [...new Set([...logs.map((l) => l.blockNumber), to])];
+    const numbers = [...new Set([from, ...logs.map((l) => l.blockNumber), to])];
     const blocks = await Promise.all(numbers.map((n) => this.block(n)));
     const byNumber = new Map(blocks.map((b) => [b.number, b]));
     // Logs and headers must come from one version of the chain; otherwise a reorg raced us: retry later.
@@ -169,8 +169,9 @@ export class ConsentIndexer implements OnApplicationBootstrap, OnModuleDestroy {
     if (logs.some((l) => byNumber.get(l.blockNumber)!.hash !== l.blockHash)) {
       throw new Error(`Chain changed while indexing blocks ${from}–${to}`);
     }
-    if (from === to && endBlock.parentHash !== cursor.blockHash) {
-      throw new Error(`Block ${to} does not follow the indexed block ${cursor.blockNumber}`);
+    // The range must extend the indexed chain; otherwise it reorganised under us: the next poll walks back.
+    if (byNumber.get(from)!.parentHash !== cursor.blockHash) {
+      throw new Error(`Block ${from} does not follow the indexed block ${cursor.blockNumber}`);
     }
     const events = parseRegistryLogs(registry.interface, logs, new Map(blocks.map((b) => [b.number, b.timestamp])));
     const refs: BlockRef[] = blocks.map((b) => ({ number: b.number, hash: b.hash!, parentHash: b.parentHash }));

@@ -8,7 +8,7 @@ import type { Deployment } from "../chain/deployment";
 import { SignatureVerifier } from "../chain/signature-verifier";
 import { TransactionService } from "../chain/transactions/transaction.service";
 import { AccessAction, AccessDecision } from "../audit/access-event";
-import { AccessLogService, type AccessRecord, type RequestFacts } from "../audit/access-log.service";
+import { AccessLogService, markRecorded, type AccessRecord, type RequestFacts } from "../audit/access-log.service";
 import { badRequest, conflict, forbidden, notFound, unavailable } from "../common/problem";
 import { PatientRepository } from "../patients/patient.repository";
 import { consentIdOf } from "./consent-id";
@@ -74,7 +74,9 @@ export class ConsentService {
       await this.accessLog.recordRefusal(record, error);
       throw error;
     }
-    await this.accessLog.record({ ...record, consentId: result.consentId, decision: AccessDecision.Recorded });
+    await this.accessLog.record({ ...record, consentId: result.consentId, decision: AccessDecision.Recorded }).catch((error) => {
+      throw markRecorded(error); // relayed already: the filter must not log it as refused
+    });
     return result;
   }
 

@@ -2,7 +2,6 @@ import { ApiProperty, ApiPropertyOptional } from "@nestjs/swagger";
 import { Type } from "class-transformer";
 import {
   IsBoolean,
-  IsEthereumAddress,
   IsIn,
   IsInt,
   IsOptional,
@@ -12,6 +11,7 @@ import {
   Min,
   ValidateNested,
 } from "class-validator";
+import { IsAccount } from "../common/validators";
 import { SIGNATURE_PATTERN } from "../patients/patients.dto";
 import { ALL_CATEGORIES, PURPOSES } from "./vocabulary";
 
@@ -19,10 +19,10 @@ const UINT64_MAX = Number.MAX_SAFE_INTEGER; // JSON numbers; times in seconds st
 
 /** The terms exactly as the patient signed them (EIP-712 `Grant`). */
 export class ConsentTermsDto {
-  @ApiProperty() @IsEthereumAddress() patient!: string;
+  @ApiProperty() @IsAccount() patient!: string;
 
   @ApiProperty({ description: "An institution, or 0x000…000 for any registered institution" })
-  @IsEthereumAddress()
+  @IsAccount()
   grantee!: string;
 
   @ApiProperty({ description: "Bitmask of data categories (see /.well-known/consentry)", example: 8 })
@@ -83,7 +83,7 @@ export class ConsentIdParam {
 }
 
 export class ConsentQueryDto {
-  @ApiPropertyOptional() @IsOptional() @IsEthereumAddress() patient?: string;
+  @ApiPropertyOptional() @IsOptional() @IsAccount() patient?: string;
 }
 
 export class TransactionRefDto {
@@ -119,11 +119,11 @@ export class ConsentSubmissionDto {
 }
 
 export class DecisionRequestDto {
-  @ApiProperty() @IsEthereumAddress() patient!: string;
+  @ApiProperty() @IsAccount() patient!: string;
 
   @ApiPropertyOptional({ description: "Who would receive the data; defaults to the caller" })
   @IsOptional()
-  @IsEthereumAddress()
+  @IsAccount()
   requester?: string;
 
   @ApiProperty({ description: "Bitmask of data categories", example: 8 })

@@ -1,6 +1,6 @@
 import { Controller, HttpCode, Param, Post } from "@nestjs/common";
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from "@nestjs/swagger";
-import { IsEthereumAddress } from "class-validator";
+import { IsAccount } from "../common/validators";
 import type { Actor } from "../auth/actor";
 import { CurrentActor, Roles } from "../auth/auth.decorators";
 import type { RequestFacts } from "../audit/access-log.service";
@@ -8,7 +8,7 @@ import { Facts } from "../audit/request-facts.decorator";
 import { ErasureService, type ErasureResult } from "./erasure.service";
 
 class PatientParam {
-  @IsEthereumAddress() address!: string;
+  @IsAccount() address!: string;
 }
 
 @ApiTags("patients")

@@ -2,7 +2,7 @@ import { Injectable } from "@nestjs/common";
 import { getAddress } from "ethers";
 import type { Actor } from "../auth/actor";
 import { AccessAction, AccessDecision } from "../audit/access-event";
-import { AccessLogService, type RequestFacts } from "../audit/access-log.service";
+import { AccessLogService, markRecorded, type RequestFacts } from "../audit/access-log.service";
 import { ChainService } from "../chain/chain.service";
 import { forbidden } from "../common/problem";
 import { PatientRepository } from "../patients/patient.repository";
@@ -40,7 +40,9 @@ export class ErasureService {
       await this.accessLog.recordRefusal(base, error);
       throw error;
     }
-    await this.accessLog.record({ ...base, decision: AccessDecision.Recorded });
+    await this.accessLog.record({ ...base, decision: AccessDecision.Recorded }).catch((error) => {
+      throw markRecorded(error); // the erasure happened: the filter must not log it as refused
+    });
     return { patient, recordsErased, erasedAt: new Date().toISOString() };
   }
 }

@@ -1,4 +1,5 @@
 import { ApiPropertyOptional } from "@nestjs/swagger";
+import { IsPlainText } from "../common/validators";
 import { IsOptional, IsString, Length, Matches } from "class-validator";
 
 /** FHIR resource types and ids as the URL carries them; unknown types are refused by the service. */
@@ -24,6 +25,7 @@ export class FhirReadQuery {
   @IsOptional()
   @IsString()
   @Length(1, 500)
+  @IsPlainText()
   justification?: string;
 }
 

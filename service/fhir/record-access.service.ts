@@ -9,8 +9,6 @@ import { ChainService } from "../chain/chain.service";
 import { DEPLOYMENT } from "../chain/chain.tokens";
 import type { Deployment } from "../chain/deployment";
 import { badRequest, forbidden, notFound, Problem } from "../common/problem";
-import { ROLES } from "../chain/roles";
-import { ConsentProjectionRepository } from "../consent/consent-projection.repository";
 import { DecisionService } from "../consent/decision.service";
 import { PURPOSES, purposeBit } from "../consent/vocabulary";
 import { PatientRepository } from "../patients/patient.repository";
@@ -48,7 +46,6 @@ export class RecordAccessService {
     private readonly accessLog: AccessLogService,
     private readonly patients: PatientRepository,
     private readonly chain: ChainService,
-    private readonly projection: ConsentProjectionRepository,
   ) {}
 
   async create(actor: Actor, type: string, body: unknown, facts: RequestFacts): Promise<StoredRecord> {
@@ -152,8 +149,8 @@ export class RecordAccessService {
       if (!request.justification?.trim()) {
         throw badRequest("justification-required", "Break-glass needs a justification", "purpose=ETREAT requires ?justification=");
       }
-      // No consent gates break-glass, so the role itself must still hold on chain (not just at sign-in).
-      if (!(await this.projection.hasRole(ROLES.institution, actor.address))) {
+      // No consent gates break-glass, so the role itself must hold on chain now (503 if it cannot be read).
+      if (!(await this.chain.hasRole("institution", actor.address))) {
         throw forbidden("role-required", "Break-glass is reserved to registered institutions");
       }
       return { decision: AccessDecision.BreakGlass, consentId: null };
@@ -176,7 +173,11 @@ export class RecordAccessService {
       await this.accessLog.recordRefusal(base, error);
       throw error;
     }
-    await this.accessLog.record({ ...base, resourceId: record.id, patient: record.patient, categories: 1 << record.category, decision: AccessDecision.Recorded });
+    await this.accessLog
+      .record({ ...base, resourceId: record.id, patient: record.patient, categories: 1 << record.category, decision: AccessDecision.Recorded })
+      .catch((error) => {
+        throw markRecorded(error); // the write happened: the filter must not log it as refused
+      });
     return record;
   }
 

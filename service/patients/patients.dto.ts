@@ -4,7 +4,6 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
-  IsEthereumAddress,
   IsInt,
   IsString,
   Length,
@@ -12,6 +11,7 @@ import {
   Min,
   ValidateNested,
 } from "class-validator";
+import { IsAccount } from "../common/validators";
 
 export class PatientIdentifierDto {
   @ApiProperty({ example: "urn:oid:2.16.840.1.113883.19.5" })
@@ -29,7 +29,7 @@ export const SIGNATURE_PATTERN = /^0x[0-9a-fA-F]+$/;
 
 export class EnrolPatientDto {
   @ApiProperty({ description: "The patient's account" })
-  @IsEthereumAddress()
+  @IsAccount()
   patient!: string;
 
   @ApiProperty({ type: [PatientIdentifierDto], description: "The custodian's local identifiers; they stay off chain" })

@@ -209,6 +209,20 @@ describe("consent lifecycle (real chain, real database)", () => {
       expect(res.status).toBe(200);
       expect(res.body.cards[0]).toMatchObject({ summary: "CONSENT_PERMIT", extension: { decision: "CONSENT_PERMIT" } });
       expect(res.body.cards[0].extension.basedOn).toMatch(/^Consent\/[0-9a-f]{64}$/);
+      // Another institution cannot use the hospital's identifiers to find (or probe for) the patient.
+      const probe = await service.request({
+        method: "POST",
+        url: "/cds-services/patient-consent-consult",
+        headers: labAuth,
+        payload: { hook: "patient-consent-consult", hookInstance: "x", context: { patientId: [{ system: "urn:oid:2.16.840.1.113883.19.5", value: `MRN-${alice.address.slice(2, 8)}` }] } },
+      });
+      expect([probe.status, probe.body.type]).toEqual([400, "urn:consentry:problem:unknown-patient"]);
+    });
+
+    it("treats an address with a wrong checksum as an address, not a crash", async () => {
+      const mangled = "0x" + alice.address.slice(2).split("").map((c, i) => (i === 3 ? (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()) : c)).join("");
+      const res = await ask(hospitalAuth, { patient: mangled.replace(/[a-f]/, (c) => c.toUpperCase()) });
+      expect(res.status).toBe(200);
     });
   });
 

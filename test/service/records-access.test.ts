@@ -81,6 +81,15 @@ describe("consent-enforced record exchange", () => {
     const events = (await get(`/audit/events?limit=1000`, lab)).body.events.filter((e: { resourceId: string }) => e.resourceId === condition.id);
     expect(events.map((e: { decision: string }) => e.decision)).toEqual(["no-consent", "permit"]);
     expect(events[1].consentId).toMatch(/^0x[0-9a-f]{64}$/);
+    // The refused requester is not told whose record it asked for; the patient and the regulator are.
+    expect(events[0]).toMatchObject({ patient: null, categories: [] });
+    expect(events[1].patient).toBe(alice.address.toLowerCase());
+    expect(await waitUntil(async () => (await get(`/audit/events/${events[0].id}/proof`, lab)).status === 200, 10_000)).toBe(true);
+    const refusedProof = await get(`/audit/events/${events[0].id}/proof`, lab);
+    expect(refusedProof.body.leafValues).toBeNull();
+    expect(refusedProof.body.proof.length).toBeGreaterThan(0);
+    const asPatient = (await get("/audit/events?limit=1000", aliceAuth)).body.events.find((e: { id: string }) => e.id === events[0].id);
+    expect(asPatient.patient).toBe(alice.address.toLowerCase());
   });
 
   it("searches without counting or hinting at withheld records", async () => {
@@ -129,6 +138,16 @@ describe("consent-enforced record exchange", () => {
     const audit = fhir.body.entry.map((e: { resource: FhirJson }) => e.resource).find((r: FhirJson) => r.id === flagged[0].id);
     expect(audit).toMatchObject({ resourceType: "AuditEvent", action: "R", outcome: "0", purposeOfEvent: [{ coding: [{ code: "ETREAT" }] }] });
     expect(audit.meta.security[0].code).toBe("ETREAT");
+  });
+
+  it("refuses a justification with control characters without disturbing other requests", async () => {
+    const immunization = stored.get("Immunization")!;
+    const [bad, good] = await Promise.all([
+      get(`/fhir/Immunization/${immunization.id}?purpose=ETREAT&justification=a%00b`, lab),
+      get(`/fhir/Immunization/${immunization.id}`, aliceAuth),
+    ]);
+    expect([bad.status, bad.body.type]).toEqual([400, "urn:consentry:problem:validation-failed"]);
+    expect(good.status).toBe(200);
   });
 
   describe("bad input: a 4xx problem, nothing released, and the attempt in the trail", () => {
