@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from "@nestjs/common";
-import { Contract, type JsonRpcApiProvider } from "ethers";
-import { loadArtifact } from "../chain/artifacts";
-import { CHAIN_PROVIDER, DEPLOYMENT } from "../chain/chain.tokens";
+import type { Contract } from "ethers";
+import { ChainService } from "../chain/chain.service";
+import { DEPLOYMENT } from "../chain/chain.tokens";
 import type { Deployment } from "../chain/deployment";
 import { TransactionService } from "../chain/transactions/transaction.service";
 import { AppConfig } from "../config/app-config";
@@ -40,14 +40,14 @@ export class AnchorService implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly config: AppConfig,
     @Inject(DEPLOYMENT) private readonly deployment: Deployment,
-    @Inject(CHAIN_PROVIDER) provider: JsonRpcApiProvider,
+    chain: ChainService,
     private readonly events: AccessEventRepository,
     private readonly batches: AnchorBatchRepository,
     private readonly transactions: TransactionService,
     private readonly locks: LockService,
     accessLog: AccessLogService,
   ) {
-    this.ledger = new Contract(deployment.contracts.AccessLedger.address, loadArtifact("AccessLedger").abi, provider);
+    this.ledger = chain.ledger;
     accessLog.committed.on("committed", (rows: AccessEventEntity[]) => this.onCommitted(rows));
   }
 

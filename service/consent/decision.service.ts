@@ -36,7 +36,17 @@ export class DecisionService {
   ) {}
 
   async decide(input: DecisionInput): Promise<DecisionResult> {
-    if (!isValidCategoryMask(input.categories)) throw badRequest("invalid-categories", "Unknown or empty data categories");
+    return (await this.decideEach({ ...input, categories: [input.categories] }))[0];
+  }
+
+  /**
+   * Several category questions about one patient, answered from one read of the projection at one
+   * access time — what a search spanning categories needs, without a round trip per category.
+   */
+  async decideEach(input: Omit<DecisionInput, "categories"> & { categories: number[] }): Promise<DecisionResult[]> {
+    for (const categories of input.categories) {
+      if (!isValidCategoryMask(categories)) throw badRequest("invalid-categories", "Unknown or empty data categories");
+    }
     if (!isValidPurposeMask(input.purposes)) throw badRequest("invalid-purposes", "Unknown or empty purposes");
     const freshness = await this.indexer.freshness();
     if (!freshness.fresh) {
@@ -50,14 +60,13 @@ export class DecisionService {
     ]);
     const timeMs = input.at !== undefined ? input.at * 1000 : accessTimeMs(Date.now(), freshness.blockTimestamp);
     const at = Math.floor(timeMs / 1000);
-    const decision = decide(consents, {
-      requester: getAddress(input.requester),
-      requesterIsInstitution,
-      categories: input.categories,
-      purposes: input.purposes,
+    const requester = getAddress(input.requester);
+    return input.categories.map((categories) => ({
+      ...decide(consents, { requester, requesterIsInstitution, categories, purposes: input.purposes, at }),
       at,
-    });
-    return { ...decision, at, timeMs, basedOnBlock: freshness.blockNumber };
+      timeMs,
+      basedOnBlock: freshness.blockNumber,
+    }));
   }
 }
 

@@ -74,7 +74,7 @@ export class RecordAccessService {
       if (!record || (!this.isInstitution(actor) && !this.isPatientOf(actor, record))) throw notFound("record-not-found", `No ${type}/${id}`);
       release = sameAccount(record.custodian, actor.address)
         ? { decision: AccessDecision.Self, consentId: null } // a custodian reads what it published
-        : await this.releaseOf(actor, record.patient, record.category, null, request);
+        : (await this.releasesOf(actor, record.patient, [record.category], null, request))[0];
     } catch (error) {
       await this.accessLog.recordRefusal({ ...base, ...this.subject(record), purposes: this.purposeMask(request.purpose) }, error);
       throw error;
@@ -109,9 +109,9 @@ export class RecordAccessService {
       if (!patient) throw badRequest("invalid-patient", "?patient= must be an account address or a did:pkh on this chain");
       if (!this.isInstitution(actor) && !this.isPatientSelf(actor, patient)) throw forbidden("not-your-data", "Patients may search only their own records");
       const custodian = this.isInstitution(actor) && (await this.patients.find(patient, actor.address)) !== null;
-      for (const category of categories) {
-        releases.set(category.bit, await this.releaseOf(actor, patient, category.bit, custodian ? actor.address : null, request));
-      }
+      const bits = categories.map((c) => c.bit);
+      const decided = await this.releasesOf(actor, patient, bits, custodian ? actor.address : null, request);
+      bits.forEach((bit, i) => releases.set(bit, decided[i]));
     } catch (error) {
       await this.accessLog.recordRefusal({ ...base, patient: patient ?? null, purposes }, error);
       throw error;
@@ -138,11 +138,13 @@ export class RecordAccessService {
   }
 
   /**
-   * The basis for releasing one category of `patient`'s data to the caller: the patient themself, the
-   * custodian's own records, break-glass with a justification, or the consent decision.
+   * The basis for releasing each of `categories` of `patient`'s data to the caller: the patient themself,
+   * the custodian's own records, break-glass with a justification, or the consent decision — decided
+   * together, from one read of the consent state at one access time.
    */
-  private async releaseOf(actor: Actor, patient: string, category: number, custodian: string | null, request: ReadRequest): Promise<Release> {
-    if (this.isPatientSelf(actor, patient)) return { decision: AccessDecision.Self, consentId: null };
+  private async releasesOf(actor: Actor, patient: string, categories: number[], custodian: string | null, request: ReadRequest): Promise<Release[]> {
+    const all = (release: Release) => categories.map(() => release);
+    if (this.isPatientSelf(actor, patient)) return all({ decision: AccessDecision.Self, consentId: null });
     if (!this.isInstitution(actor)) throw notFound("record-not-found", "No such record");
     const purpose = this.requirePurpose(request.purpose);
     if (purpose === ETREAT) {
@@ -153,13 +155,14 @@ export class RecordAccessService {
       if (!(await this.chain.hasRole("institution", actor.address))) {
         throw forbidden("role-required", "Break-glass is reserved to registered institutions");
       }
-      return { decision: AccessDecision.BreakGlass, consentId: null };
+      return all({ decision: AccessDecision.BreakGlass, consentId: null });
     }
-    const result = await this.decisions.decide({ patient, requester: actor.address, categories: 1 << category, purposes: purpose });
-    if (result.outcome !== "permit" && custodian && sameAccount(custodian, actor.address)) {
-      return { decision: AccessDecision.Self, consentId: null, timeMs: result.timeMs };
-    }
-    return { decision: DECISION_OF_OUTCOME[result.outcome], consentId: result.consentId, timeMs: result.timeMs };
+    const results = await this.decisions.decideEach({ patient, requester: actor.address, categories: categories.map((bit) => 1 << bit), purposes: purpose });
+    return results.map((result) =>
+      result.outcome !== "permit" && custodian && sameAccount(custodian, actor.address)
+        ? { decision: AccessDecision.Self, consentId: null, timeMs: result.timeMs }
+        : { decision: DECISION_OF_OUTCOME[result.outcome], consentId: result.consentId, timeMs: result.timeMs },
+    );
   }
 
   private async write(actor: Actor, type: string, id: string | undefined, facts: RequestFacts, store: () => Promise<StoredRecord>): Promise<StoredRecord> {
