@@ -26,7 +26,7 @@ import { StandardTree } from "../service/audit/merkle";
 import { loadArtifact } from "../service/chain/artifacts";
 import type { Deployment } from "../service/chain/deployment";
 import { loadConfig } from "../service/config/app-config";
-import { consentDomain, ENROLMENT_TYPES, GRANT_TYPES, REVOKE_TYPES } from "../service/consent/eip712";
+import { consentDomain, ENROLMENT_TYPES, GRANT_TYPES, REVOKE_TYPES } from "../service/domain/eip712";
 import { identifiersHash } from "../service/patients/identifiers";
 import { deployContracts } from "./lib/deploy-contracts";
 import { demoAccount } from "./lib/demo-accounts";
@@ -238,7 +238,6 @@ async function start(deployment: Deployment, provider: BrowserProvider, env: Rec
     MASTER_KEY: randomBytes(32).toString("hex"),
     RELAYER_PRIVATE_KEY: demoAccount("relayer").privateKey,
     ANCHORER_PRIVATE_KEY: demoAccount("anchorer").privateKey,
-    ADMIN_PRIVATE_KEY: demoAccount("admin").privateKey,
     LOG_LEVEL: "error",
     ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
     ...env,

@@ -53,7 +53,6 @@ async function main(): Promise<void> {
       MASTER_KEY: randomBytes(32).toString("hex"),
       RELAYER_PRIVATE_KEY: demoAccount("relayer").privateKey,
       ANCHORER_PRIVATE_KEY: demoAccount("anchorer").privateKey,
-      ADMIN_PRIVATE_KEY: demoAccount("admin").privateKey,
       ...process.env,
       CHAIN_RPC_URL: chainUrl,
       DEPLOYMENT: file,

@@ -1,5 +1,5 @@
 /**
- * The regulator's independent verifier (DESIGN §5, docs/access-trail.md):
+ * The regulator's independent verifier (docs/architecture.md §6, docs/access-trail.md):
  *
  *   npm run verify -- --export trail.ndjson --rpc http://127.0.0.1:8545 --deployment deployments/dev.json
  *

@@ -4,15 +4,18 @@ import { AuthModule } from "./auth/auth.module";
 import { ChainModule, type ChainModuleOptions } from "./chain/chain.module";
 import type { AppConfig } from "./config/app-config";
 import { ConfigModule } from "./config/config.module";
+import { ConsentsModule } from "./consents/consents.module";
 import { DatabaseModule } from "./database/database.module";
-import { ConsentModule } from "./consent/consent.module";
+import { DecisionsModule } from "./decisions/decisions.module";
+import { EnrolmentModule } from "./enrolment/enrolment.module";
 import { ErasureModule } from "./erasure/erasure.module";
 import { FhirModule } from "./fhir/fhir.module";
 import { HealthModule } from "./health/health.module";
-import { PatientsModule } from "./patients/patients.module";
+import { ProjectionModule } from "./projection/projection.module";
 
 export type AppModuleOptions = ChainModuleOptions;
 
+/** The whole service; docs/architecture.md draws its layers. */
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig, options: AppModuleOptions = {}): DynamicModule {
@@ -22,11 +25,13 @@ export class AppModule {
         ConfigModule.forRoot(config),
         DatabaseModule.forRoot(config),
         ChainModule.forRoot(config, options),
-        HealthModule,
+        ProjectionModule,
         AuthModule,
-        PatientsModule,
-        ConsentModule,
         AuditModule,
+        HealthModule,
+        EnrolmentModule,
+        ConsentsModule,
+        DecisionsModule,
         FhirModule,
         ErasureModule,
       ],

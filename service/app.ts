@@ -7,7 +7,7 @@ import type { AppConfig } from "./config/app-config";
 import { jsonLogger } from "./common/logger";
 import { ProblemFilter } from "./common/problem.filter";
 import { validationPipe } from "./common/validation";
-import { EdgeRefusalRecorder } from "./audit/edge-refusals";
+import { RefusalRecorder } from "./audit/refusal-recorder";
 
 /** Builds the service (not yet listening). Start-up checks that fail reject with a one-line error. */
 export async function createApp(config: AppConfig, options: AppModuleOptions = {}): Promise<NestFastifyApplication> {
@@ -21,7 +21,7 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     logger: jsonLogger(config.LOG_LEVEL),
     abortOnError: false,
   });
-  app.useGlobalFilters(new ProblemFilter(app.get(EdgeRefusalRecorder)));
+  app.useGlobalFilters(new ProblemFilter(app.get(RefusalRecorder)));
   app.useGlobalPipes(validationPipe());
 
   const openApi = new DocumentBuilder()

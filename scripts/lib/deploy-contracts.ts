@@ -1,7 +1,7 @@
 import { ContractFactory, getAddress, type Provider, type Signer, Contract } from "ethers";
 import { abiHash, CONTRACT_NAMES, loadArtifact, type ContractName } from "../../service/chain/artifacts";
 import type { Deployment } from "../../service/chain/deployment";
-import { ROLES } from "../../service/chain/roles";
+import { ROLES } from "../../service/domain/roles";
 
 /** Which accounts get which role at deployment. */
 export interface RoleAssignments {

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { Wallet } from "ethers";
 import type { NestFastifyApplication } from "@nestjs/platform-fastify";
 import type { Deployment } from "../../service/chain/deployment";
-import { consentDomain, ENROLMENT_TYPES, GRANT_TYPES } from "../../service/consent/eip712";
+import { consentDomain, ENROLMENT_TYPES, GRANT_TYPES } from "../../service/domain/eip712";
 import { PROJECT_ROOT } from "../../service/paths";
 import { identifiersHash } from "../../service/patients/identifiers";
 import { isSupportedResourceType } from "../../service/records/resource-rules";

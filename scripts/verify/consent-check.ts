@@ -9,7 +9,7 @@ const PERMIT_EFFECT = 0; // ConsentRegistry.Effect.Permit
  *
  * Two independent questions, both answered by the chain: does the named consent itself cover the
  * access (patient, grantee, categories, purposes, effect, active at t), and does the chain's own
- * decision for that moment agree — a matching deny consent overrides any permit (DESIGN §4).
+ * decision for that moment agree — a matching deny consent overrides any permit (docs/architecture.md §4).
  * Returns null when covered.
  */
 export async function checkPermit(chain: ChainReader, e: LeafFields): Promise<Failure | null> {

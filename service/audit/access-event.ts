@@ -1,52 +1,6 @@
 import { getAddress } from "ethers";
+import type { AccessAction, AccessDecision } from "../domain/access-codes";
 import { keccak } from "./keccak";
-
-/** What was done (docs/access-trail.md). Numbers are part of the anchored format. */
-export enum AccessAction {
-  RecordRead = 1,
-  RecordSearch = 2,
-  RecordWrite = 3,
-  ConsentDecision = 4,
-  ConsentGrant = 5,
-  ConsentRevoke = 6,
-  PatientErase = 7,
-}
-
-/** How it was decided (docs/access-trail.md). Numbers are part of the anchored format. */
-export enum AccessDecision {
-  NoConsent = 0,
-  Permit = 1,
-  Deny = 2,
-  Self = 3,
-  BreakGlass = 4,
-  Unavailable = 5,
-  Rejected = 6,
-  Recorded = 7,
-}
-
-export const ACTION_NAMES: Record<AccessAction, string> = {
-  [AccessAction.RecordRead]: "record.read",
-  [AccessAction.RecordSearch]: "record.search",
-  [AccessAction.RecordWrite]: "record.write",
-  [AccessAction.ConsentDecision]: "consent.decision",
-  [AccessAction.ConsentGrant]: "consent.grant",
-  [AccessAction.ConsentRevoke]: "consent.revoke",
-  [AccessAction.PatientErase]: "patient.erase",
-};
-
-export const DECISION_NAMES: Record<AccessDecision, string> = {
-  [AccessDecision.NoConsent]: "no-consent",
-  [AccessDecision.Permit]: "permit",
-  [AccessDecision.Deny]: "deny",
-  [AccessDecision.Self]: "self",
-  [AccessDecision.BreakGlass]: "break-glass",
-  [AccessDecision.Unavailable]: "unavailable",
-  [AccessDecision.Rejected]: "rejected",
-  [AccessDecision.Recorded]: "recorded",
-};
-
-/** The decisions under which data was released. */
-export const RELEASING_DECISIONS = new Set([AccessDecision.Permit, AccessDecision.Self, AccessDecision.BreakGlass]);
 
 /** ABI types of the leaf fields, in order (for StandardMerkleTree and MerkleProof users). */
 export const LEAF_TYPES = [

@@ -1,10 +1,10 @@
 import { Injectable, Logger, type OnModuleInit } from "@nestjs/common";
 import { EventEmitter } from "node:events";
 import { randomUUID } from "node:crypto";
-import { unavailable } from "../common/problem";
-import { AccessAction, AccessDecision, ZERO_ADDRESS, ZERO_HASH } from "./access-event";
+import { Problem, unavailable } from "../common/problem";
+import { ZERO_ADDRESS, ZERO_HASH } from "./access-event";
+import { AccessAction, AccessDecision } from "../domain/access-codes";
 import { AccessEventRepository, type AccessEventDraft } from "./access-event.repository";
-import { decisionOfFailure } from "./decision-codes";
 import type { AccessEventEntity } from "./audit.entities";
 import { keccak, keccakReady } from "./keccak";
 
@@ -33,6 +33,18 @@ export interface AccessRecord {
   justification?: string | null;
   /** When the access was decided (ms); defaults to now. Decisions use floor(timeMs / 1000). */
   timeMs?: number;
+}
+
+/** What is known of an access when it starts: everything but how it ended. */
+export type AccessAttempt = Omit<AccessRecord, "decision">;
+
+/** How an access ended: its decision, and any fields learned only at the end (the consent that decided …). */
+export type AccessOutcome = Partial<AccessAttempt> & Pick<AccessRecord, "decision">;
+
+/** What an audited action returns: its value, and the outcome (or one per category) to record. */
+export interface Audited<T> {
+  value: T;
+  outcome: AccessOutcome | readonly AccessOutcome[];
 }
 
 interface Pending {
@@ -91,9 +103,40 @@ export class AccessLogService implements OnModuleInit {
     return Math.min(GROUP_COMMIT_MAX_EVENTS, alone === -1 ? this.queue.length : alone);
   }
 
-  /** Records a refused request (503s as `unavailable`, others as `rejected`) and marks the error as recorded. */
-  async recordRefusal(input: Omit<AccessRecord, "decision">, error: unknown): Promise<void> {
-    await this.record({ ...input, decision: decisionOfFailure(error) });
+  /**
+   * The audited path: runs `action` and records how it ended, exactly once, before the caller hears.
+   * - It returns a value and its outcome(s): each outcome is recorded (a search records one per category).
+   * - It throws: the attempt is recorded as refused — with the rules' decision if the error came from
+   *   `refusedBy` (a consent that denies, or none that permits), else as `unavailable` (503) or `rejected`.
+   * `attempt` is what is known when the access starts; the action fills in its subject (patient,
+   * categories …) as it learns it, so a refusal records as much as was known.
+   */
+  async audited<T>(attempt: AccessAttempt, action: (attempt: AccessAttempt) => Promise<Audited<T>>): Promise<T> {
+    let done: Audited<T>;
+    try {
+      done = await action(attempt);
+    } catch (error) {
+      await this.recordRefusal(attempt, error);
+      throw error;
+    }
+    const outcomes = Array.isArray(done.outcome) ? done.outcome : [done.outcome as AccessOutcome];
+    try {
+      await Promise.all(outcomes.map((outcome) => this.record({ ...attempt, ...outcome })));
+    } catch (error) {
+      // A change that took effect (a write, a relayed consent, an erasure) must not then be recorded as
+      // refused; a read that could not be recorded releases nothing, and may still be recorded as refused.
+      throw outcomes.some((o) => o.decision === AccessDecision.Recorded) ? markRecorded(error) : error;
+    }
+    return done.value;
+  }
+
+  /**
+   * Records a refused attempt, unless it is recorded already (an error that passed through `audited`).
+   * Also the path for refusals the rules never saw: a body too large, a DTO that failed validation.
+   */
+  async recordRefusal(attempt: AccessAttempt, error: unknown): Promise<void> {
+    if (isRecorded(error)) return;
+    await this.record({ ...attempt, ...(ruledOutcome(error) ?? { decision: decisionOfFailure(error) }) });
     markRecorded(error);
   }
 
@@ -136,14 +179,31 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
-const RECORDED = Symbol("consentry.accessRecorded");
+/** Errors whose attempt is in the access log already, so no later layer records it twice. */
+const recorded = new WeakSet<object>();
+/** Refusals decided by the rules, with the decision to record. */
+const ruled = new WeakMap<object, AccessOutcome>();
 
-/** Marks an error whose refusal is already in the access log, so the exception filter does not log it twice. */
-export function markRecorded<T>(error: T): T {
-  if (error && typeof error === "object") (error as Record<symbol, boolean>)[RECORDED] = true;
+function markRecorded<T>(error: T): T {
+  if (error && typeof error === "object") recorded.add(error);
   return error;
 }
 
-export function isRecorded(error: unknown): boolean {
-  return !!error && typeof error === "object" && (error as Record<symbol, boolean>)[RECORDED] === true;
+function isRecorded(error: unknown): boolean {
+  return !!error && typeof error === "object" && recorded.has(error);
+}
+
+function ruledOutcome(error: unknown): AccessOutcome | undefined {
+  return error && typeof error === "object" ? ruled.get(error) : undefined;
+}
+
+/** A refusal the rules decided (a consent denies, or none permits): `audited` records it with `outcome`'s decision. */
+export function refusedBy(problem: Problem, outcome: AccessOutcome): Problem {
+  ruled.set(problem, outcome);
+  return problem;
+}
+
+/** How a failed attempt is recorded: 503s as `unavailable`, everything else as `rejected`. */
+function decisionOfFailure(error: unknown): AccessDecision {
+  return error instanceof Problem && error.statusCode === 503 ? AccessDecision.Unavailable : AccessDecision.Rejected;
 }

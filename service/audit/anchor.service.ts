@@ -6,7 +6,7 @@ import type { Deployment } from "../chain/deployment";
 import { TransactionService } from "../chain/transactions/transaction.service";
 import { AppConfig } from "../config/app-config";
 import { LockService, type Lease } from "../database/advisory-lock";
-import { AccessDecision } from "./access-event";
+import { AccessDecision } from "../domain/access-codes";
 import { AccessEventRepository } from "./access-event.repository";
 import { AccessLogService } from "./access-log.service";
 import type { AccessEventEntity, AnchorBatchEntity } from "./audit.entities";

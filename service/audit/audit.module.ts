@@ -1,21 +1,26 @@
 import { Module } from "@nestjs/common";
+import { TypeOrmModule } from "@nestjs/typeorm";
 import { AuthModule } from "../auth/auth.module";
-import { EdgeRefusalRecorder } from "./edge-refusals";
 import { AccessEventRepository } from "./access-event.repository";
 import { AccessLogService } from "./access-log.service";
 import { AnchorBatchRepository } from "./anchor-batch.repository";
 import { AnchorService } from "./anchor.service";
 import { AuditController } from "./audit.controller";
+import { AccessEventEntity, AccessLogHeadEntity, AnchorBatchEntity } from "./audit.entities";
 import { ExportService } from "./export.service";
-import { FhirAuditEventController } from "./fhir-audit-event.controller";
 import { ProofService } from "./proof.service";
+import { RefusalRecorder } from "./refusal-recorder";
 import { RetentionService } from "./retention.service";
 import { TrailService } from "./trail.service";
 
+/**
+ * The access trail: the hash-chained log every audited action records into (`AccessLogService.audited`),
+ * its anchoring on chain in Merkle batches, and the views on it — trail, proofs, batches, export, retention.
+ */
 @Module({
-  imports: [AuthModule],
-  controllers: [AuditController, FhirAuditEventController],
-  providers: [AccessEventRepository, AnchorBatchRepository, AccessLogService, AnchorService, ProofService, TrailService, ExportService, EdgeRefusalRecorder, RetentionService],
-  exports: [AccessLogService, AnchorService, AnchorBatchRepository, EdgeRefusalRecorder],
+  imports: [TypeOrmModule.forFeature([AccessEventEntity, AccessLogHeadEntity, AnchorBatchEntity]), AuthModule],
+  controllers: [AuditController],
+  providers: [AccessEventRepository, AnchorBatchRepository, AccessLogService, AnchorService, ProofService, TrailService, ExportService, RefusalRecorder, RetentionService],
+  exports: [AccessLogService, AnchorService, AnchorBatchRepository, RefusalRecorder, TrailService],
 })
 export class AuditModule {}

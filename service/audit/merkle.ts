@@ -39,7 +39,3 @@ export class StandardTree {
     return path;
   }
 }
-
-export function processProof(leaf: Buffer, proof: readonly Buffer[]): Buffer {
-  return proof.reduce((node, sibling) => hashPair(node, sibling), leaf);
-}

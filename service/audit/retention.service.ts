@@ -1,6 +1,6 @@
 import { Injectable, Logger } from "@nestjs/common";
 import type { Actor } from "../auth/actor";
-import { ChainService } from "../chain/chain.service";
+import { AuthorityService } from "../auth/authority.service";
 import { AppConfig } from "../config/app-config";
 import { badRequest, forbidden } from "../common/problem";
 import { AnchorBatchRepository } from "./anchor-batch.repository";
@@ -24,12 +24,12 @@ export class RetentionService {
 
   constructor(
     private readonly config: AppConfig,
-    private readonly chain: ChainService,
+    private readonly authority: AuthorityService,
     private readonly batches: AnchorBatchRepository,
   ) {}
 
   async prune(actor: Actor, before?: string): Promise<PruneResult> {
-    if (!(await this.chain.hasRole("admin", actor.address))) throw forbidden("role-required", "Only an administrator can prune the access trail");
+    if (!(await this.authority.heldOnChain("admin", actor.address))) throw forbidden("role-required", "Only an administrator can prune the access trail");
     const oldestAllowed = Date.now() - this.config.AUDIT_RETENTION_DAYS * DAY_MS;
     const cutoff = before === undefined ? oldestAllowed : Date.parse(before);
     if (cutoff > oldestAllowed) {

@@ -1,5 +1,6 @@
-import { categoryCodes, purposeCodes } from "../consent/vocabulary";
-import { ACTION_NAMES, AccessDecision, DECISION_NAMES, ZERO_ADDRESS, ZERO_HASH, type AccessAction } from "./access-event";
+import { categoryCodes, purposeCodes } from "../domain/vocabulary";
+import { ZERO_ADDRESS, ZERO_HASH } from "./access-event";
+import { ACTION_NAMES, AccessDecision, DECISION_NAMES, type AccessAction } from "../domain/access-codes";
 import type { AccessEventViewDto, BatchViewDto } from "./audit.dto";
 import type { AccessEventEntity, AnchorBatchEntity } from "./audit.entities";
 

@@ -1,9 +1,9 @@
 import { Injectable } from "@nestjs/common";
 import type { Actor } from "../auth/actor";
-import { hasRole } from "../auth/actor";
+import { AuthorityService } from "../auth/authority.service";
 import { forbidden, notFound } from "../common/problem";
 import { AccessEventRepository, type TrailQuery } from "./access-event.repository";
-import { AccessAction, AccessDecision, RELEASING_DECISIONS } from "./access-event";
+import { AccessAction, AccessDecision, RELEASING_DECISIONS } from "../domain/access-codes";
 import type { AccessEventViewDto, BatchViewDto, EventProofDto, TrailPageDto, TrailQueryDto } from "./audit.dto";
 import type { AccessEventEntity } from "./audit.entities";
 import { ProofService } from "./proof.service";
@@ -17,13 +17,14 @@ export class TrailService {
   constructor(
     private readonly events: AccessEventRepository,
     private readonly proofs: ProofService,
+    private readonly authority: AuthorityService,
   ) {}
 
   async list(actor: Actor, dto: TrailQueryDto): Promise<TrailPageDto> {
     const rows = await this.events.query(this.scope(actor, dto));
     const limit = dto.limit ?? DEFAULT_PAGE;
     return {
-      events: rows.map((e) => (hidesSubject(actor, e) ? redactSubject(toEventView(e)) : toEventView(e))),
+      events: rows.map((e) => (this.hidesSubject(actor, e) ? redactSubject(toEventView(e)) : toEventView(e))),
       next: rows.length === limit ? rows[rows.length - 1].seq : null,
     };
   }
@@ -37,12 +38,12 @@ export class TrailService {
     const event = await this.visibleEvent(actor, eventId);
     const proof = await this.proofs.proof(event);
     // The leaf and path still prove the attempt was anchored; the values would name the patient.
-    return hidesSubject(actor, event) ? { ...proof, leafValues: null } : proof;
+    return this.hidesSubject(actor, event) ? { ...proof, leafValues: null } : proof;
   }
 
   async batch(actor: Actor, batchId: number): Promise<BatchViewDto> {
     const batch = await this.proofs.batch(batchId);
-    if (!hasRole(actor, "regulator")) {
+    if (!this.authority.claimedByToken(actor, "regulator")) {
       // Others may see a batch header once they can see one of its events.
       const mine = await this.events.query({ ...this.scope(actor, {}), afterSeq: batch.firstSeq - 1, limit: 1 });
       if (!mine[0] || mine[0].seq > batch.lastSeq) throw notFound("batch-not-found", `No batch ${batchId}`);
@@ -53,7 +54,7 @@ export class TrailService {
   private async visibleEvent(actor: Actor, eventId: string): Promise<AccessEventEntity> {
     const event = await this.events.findById(eventId);
     const me = actor.address.toLowerCase();
-    if (!event || !(hasRole(actor, "regulator") || event.actor === me || event.patient === me)) {
+    if (!event || !(this.authority.claimedByToken(actor, "regulator") || event.actor === me || event.patient === me)) {
       throw notFound("event-not-found", `No access event ${eventId}`);
     }
     return event;
@@ -69,29 +70,29 @@ export class TrailService {
       afterSeq: dto.after,
       limit: dto.limit ?? DEFAULT_PAGE,
     };
-    if (hasRole(actor, "regulator")) return query;
-    if (hasRole(actor, "institution")) {
+    if (this.authority.claimedByToken(actor, "regulator")) return query;
+    if (this.authority.claimedByToken(actor, "institution")) {
       if (query.actor && query.actor !== me) throw forbidden("trail-scope", "Institutions see only their own accesses");
       return { ...query, actor: me };
     }
     if (query.patient && query.patient !== me) throw forbidden("trail-scope", "Patients see only the accesses to their own data");
     return { ...query, patient: me };
   }
-}
 
-/**
- * A read refused by id is the one access whose requester did not already know the patient: the record
- * id named them only for the service. Showing the requester its own refused read must not reveal whose
- * record it was, or in which category.
- */
-function hidesSubject(actor: Actor, e: AccessEventEntity): boolean {
-  const me = actor.address.toLowerCase();
-  return (
-    !hasRole(actor, "regulator") &&
-    e.patient !== me &&
-    e.action === AccessAction.RecordRead &&
-    !RELEASING_DECISIONS.has(e.decision as AccessDecision)
-  );
+  /**
+   * A read refused by id is the one access whose requester did not already know the patient: the record
+   * id named them only for the service. Showing the requester its own refused read must not reveal whose
+   * record it was, or in which category.
+   */
+  private hidesSubject(actor: Actor, e: AccessEventEntity): boolean {
+    const me = actor.address.toLowerCase();
+    return (
+      !this.authority.claimedByToken(actor, "regulator") &&
+      e.patient !== me &&
+      e.action === AccessAction.RecordRead &&
+      !RELEASING_DECISIONS.has(e.decision as AccessDecision)
+    );
+  }
 }
 
 function redactSubject(view: AccessEventViewDto): AccessEventViewDto {

@@ -1,10 +1,9 @@
-/** What an authenticated caller may act as. Institutions, regulators and admins hold the role on chain. */
-export type Role = "admin" | "institution" | "regulator" | "relayer" | "patient";
+import type { Role } from "../domain/roles";
 
-/** The authenticated caller: an EVM account and the roles it held at sign-in. */
+export type { Role };
+
+/** The authenticated caller: an EVM account and the roles its access token claims (read from chain at sign-in). */
 export interface Actor {
   address: string;
   roles: Role[];
 }
-
-export const hasRole = (actor: Actor, role: Role): boolean => actor.roles.includes(role);

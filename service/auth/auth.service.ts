@@ -1,13 +1,13 @@
 import { Inject, Injectable } from "@nestjs/common";
 import { getAddress, verifyMessage } from "ethers";
 import { randomBytes } from "node:crypto";
-import { ChainService } from "../chain/chain.service";
 import { DEPLOYMENT } from "../chain/chain.tokens";
 import type { Deployment } from "../chain/deployment";
 import { AppConfig } from "../config/app-config";
 import { unauthorized } from "../common/problem";
 import { PatientRepository } from "../patients/patient.repository";
 import type { Actor, Role } from "./actor";
+import { AuthorityService } from "./authority.service";
 import { AuthNonceRepository } from "./auth-nonce.repository";
 import type { ChallengeResponseDto, TokenResponseDto } from "./auth.dto";
 import { formatSiweMessage, parseSiweMessage, SIWE_STATEMENT } from "./siwe-message";
@@ -25,7 +25,7 @@ export class AuthService {
     @Inject(DEPLOYMENT) private readonly deployment: Deployment,
     private readonly nonces: AuthNonceRepository,
     private readonly tokens: TokenService,
-    private readonly chain: ChainService,
+    private readonly authority: AuthorityService,
     private readonly patients: PatientRepository,
   ) {}
 
@@ -85,7 +85,7 @@ export class AuthService {
   }
 
   private async rolesOf(address: string): Promise<Role[]> {
-    const held = await Promise.all(CHAIN_ROLES.map((role) => this.chain.hasRole(role, address)));
+    const held = await Promise.all(CHAIN_ROLES.map((role) => this.authority.heldOnChain(role, address)));
     const roles: Role[] = CHAIN_ROLES.filter((_, i) => held[i]);
     if (await this.patients.isEnrolled(address)) roles.push("patient");
     return roles;

@@ -1,4 +1,5 @@
 import { type DynamicModule, Global, Module } from "@nestjs/common";
+import { TypeOrmModule } from "@nestjs/typeorm";
 import type { JsonRpcApiProvider } from "ethers";
 import type { AppConfig } from "../config/app-config";
 import { ChainService } from "./chain.service";
@@ -7,6 +8,8 @@ import { createRpcProvider } from "./rpc-provider";
 import { readDeployment, type Deployment } from "./deployment";
 import { CHAIN_PROVIDER, DEPLOYMENT } from "./chain.tokens";
 import { LockService } from "../database/advisory-lock";
+import { ChainAccounts } from "../domain/fhir-identity";
+import { ChainTransactionEntity } from "./transactions/chain-transaction.entity";
 import { TransactionService } from "./transactions/transaction.service";
 
 export interface ChainModuleOptions {
@@ -20,6 +23,7 @@ export class ChainModule {
   static forRoot(config: AppConfig, options: ChainModuleOptions = {}): DynamicModule {
     return {
       module: ChainModule,
+      imports: [TypeOrmModule.forFeature([ChainTransactionEntity])],
       providers: [
         { provide: DEPLOYMENT, useFactory: (): Deployment => readDeployment(config.DEPLOYMENT) },
         {
@@ -28,12 +32,13 @@ export class ChainModule {
             options.provider ?? createRpcProvider(config.CHAIN_RPC_URL, deployment.chainId),
           inject: [DEPLOYMENT],
         },
+        { provide: ChainAccounts, useFactory: (deployment: Deployment) => new ChainAccounts(deployment.chainId), inject: [DEPLOYMENT] },
         ChainService,
         SignatureVerifier,
         LockService,
         TransactionService,
       ],
-      exports: [ChainService, SignatureVerifier, LockService, TransactionService, CHAIN_PROVIDER, DEPLOYMENT],
+      exports: [ChainAccounts, ChainService, SignatureVerifier, LockService, TransactionService, CHAIN_PROVIDER, DEPLOYMENT],
     };
   }
 }

@@ -3,7 +3,7 @@ import { Contract, type JsonRpcApiProvider } from "ethers";
 import { ServiceMetaRepository } from "../database/service-meta.repository";
 import { abiHash, CONTRACT_NAMES, loadArtifact } from "./artifacts";
 import type { Deployment } from "./deployment";
-import { ROLES, type RoleName } from "./roles";
+import { ROLES, type RoleName } from "../domain/roles";
 import { unavailable } from "../common/problem";
 import { CHAIN_PROVIDER, DEPLOYMENT } from "./chain.tokens";
 

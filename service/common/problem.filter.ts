@@ -24,14 +24,17 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; slug: string }> = 
 };
 
 /**
- * Renders every error as `application/problem+json`. Known problems keep their type; anything
- * unexpected becomes a generic 500 whose body names only a correlation id, so no internals leak.
+ * Told of every refused request (but 401s) before its answer goes out: the access log records the
+ * attempts on audited routes that no service recorded.
  */
-/** Something that wants to know about refused requests before the answer goes out (the access log). */
 export interface RefusalObserver {
   record(request: FastifyRequest, error: unknown): Promise<void>;
 }
 
+/**
+ * Renders every error as `application/problem+json`. Known problems keep their type; anything
+ * unexpected becomes a generic 500 whose body names only a correlation id, so no internals leak.
+ */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
   private readonly logger = new Logger("ProblemFilter");

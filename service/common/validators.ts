@@ -24,3 +24,6 @@ export const IsInstant = () =>
 /** Free text that is stored and shown back: printable, no control characters (PostgreSQL refuses NUL). */
 export const IsPlainText = () =>
   Matches(/^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/, { message: "$property must not contain control characters" });
+
+/** A signature as hex (65-byte ECDSA, or longer for ERC-1271 smart wallets). */
+export const SIGNATURE_PATTERN = /^0x[0-9a-fA-F]+$/;

@@ -54,10 +54,6 @@ export class AppConfig {
   @IsOptional() @Matches(PRIVATE_KEY, { message: "ANCHORER_PRIVATE_KEY must be a 0x-prefixed 32-byte hex key" })
   ANCHORER_PRIVATE_KEY?: string;
 
-  /** Key that registers institutions (admin role). */
-  @IsOptional() @Matches(PRIVATE_KEY, { message: "ADMIN_PRIVATE_KEY must be a 0x-prefixed 32-byte hex key" })
-  ADMIN_PRIVATE_KEY?: string;
-
   /** HMAC secret for access tokens; at least 32 characters. */
   @IsString() @Matches(/^.{32,}$/, { message: "JWT_SECRET must be at least 32 characters" })
   JWT_SECRET!: string;

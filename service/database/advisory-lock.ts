@@ -24,7 +24,7 @@ export class LockTimeoutError extends Error {
 }
 
 /**
- * Named mutual exclusion between service instances (DESIGN §8: one instance holds each leadership).
+ * Named mutual exclusion between service instances (docs/architecture.md §8: one instance holds each leadership).
  *
  * PostgreSQL: a session-level advisory lock on a dedicated connection per lease, so the lock lives
  * exactly as long as that session — a crashed instance's locks vanish with its connections, and the

@@ -1,36 +1,10 @@
 import type { DataSourceOptions } from "typeorm";
-import { AccessEventEntity, AccessLogHeadEntity, AnchorBatchEntity } from "../audit/audit.entities";
-import { AuthNonceEntity } from "../auth/auth-nonce.entity";
-import { ChainTransactionEntity } from "../chain/transactions/chain-transaction.entity";
-import { ConsentEntity } from "../consent/consent.entity";
-import { IndexedBlockEntity, IndexerStateEntity, RoleEventEntity } from "../consent/indexer.entities";
-import { EnrolmentEntity } from "../patients/enrolment.entity";
-import { RecordEntity, RecordKeyEntity, RecordVersionEntity } from "../records/record.entities";
 import { Init1764140000000 } from "./migrations/1764140000000-Init";
 import { ChainTransactions1764150000000 } from "./migrations/1764150000000-ChainTransactions";
 import { ConsentLifecycle1764160000000 } from "./migrations/1764160000000-ConsentLifecycle";
 import { Records1764170000000 } from "./migrations/1764170000000-Records";
 import { AccessTrail1764180000000 } from "./migrations/1764180000000-AccessTrail";
-import { ServiceMetaEntity } from "./service-meta.entity";
 import { pgliteDriver } from "./pglite-driver";
-
-/** Every entity, listed rather than globbed so the same list works from source and from dist/. */
-export const ENTITIES = [
-  ServiceMetaEntity,
-  AuthNonceEntity,
-  EnrolmentEntity,
-  ConsentEntity,
-  RoleEventEntity,
-  IndexedBlockEntity,
-  IndexerStateEntity,
-  ChainTransactionEntity,
-  AccessEventEntity,
-  AccessLogHeadEntity,
-  AnchorBatchEntity,
-  RecordKeyEntity,
-  RecordEntity,
-  RecordVersionEntity,
-];
 
 /** Every migration in order. Schema changes happen here only; `synchronize` stays off. */
 export const MIGRATIONS = [Init1764140000000, ChainTransactions1764150000000, ConsentLifecycle1764160000000, Records1764170000000, AccessTrail1764180000000];
@@ -44,7 +18,9 @@ export interface DatabaseSettings {
 export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions {
   const common = {
     type: "postgres" as const,
-    entities: ENTITIES,
+    // Each feature module registers its own entities (TypeOrmModule.forFeature + autoLoadEntities), so this
+    // layer knows none of them.
+    entities: [],
     migrations: MIGRATIONS,
     migrationsRun: true,
     migrationsTransactionMode: "each" as const,
@@ -61,5 +37,3 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
   }
   return { ...common, driver: pgliteDriver(settings.PGLITE_DATA_DIR ? { dataDir: settings.PGLITE_DATA_DIR } : {}) };
 }
-
-export const isEmbedded = (settings: DatabaseSettings): boolean => !settings.DATABASE_URL;

@@ -3,6 +3,7 @@ import { TypeOrmModule } from "@nestjs/typeorm";
 import { DataSource } from "typeorm";
 import type { AppConfig } from "../config/app-config";
 import { dataSourceOptions } from "./data-source";
+import { ServiceMetaEntity } from "./service-meta.entity";
 import { ServiceMetaRepository } from "./service-meta.repository";
 
 @Global()
@@ -12,8 +13,9 @@ export class DatabaseModule {
     return {
       module: DatabaseModule,
       imports: [
+        TypeOrmModule.forFeature([ServiceMetaEntity]),
         TypeOrmModule.forRootAsync({
-          useFactory: () => ({ ...dataSourceOptions(config), retryAttempts: 0 }),
+          useFactory: () => ({ ...dataSourceOptions(config), autoLoadEntities: true, retryAttempts: 0 }),
           dataSourceFactory: async (options) => new DataSource(options!).initialize(),
         }),
       ],

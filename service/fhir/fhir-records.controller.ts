@@ -4,12 +4,14 @@ import type { FastifyReply } from "fastify";
 import type { Actor } from "../auth/actor";
 import { CurrentActor, Roles } from "../auth/auth.decorators";
 import type { RequestFacts } from "../audit/access-log.service";
+import { AuditedRoute } from "../audit/audited-route.decorator";
 import { Facts } from "../audit/request-facts.decorator";
+import { AccessAction } from "../domain/access-codes";
+import { searchsetBundle } from "../domain/fhir-bundle";
 import { AppConfig } from "../config/app-config";
 import type { StoredRecord } from "../records/stored-record";
-import { searchsetBundle } from "./bundle";
-import { FhirInstanceParam, FhirReadQuery, FhirSearchQuery, FhirTypeParam } from "./fhir.dto";
-import { RecordAccessService } from "./record-access.service";
+import { FhirInstanceParam, FhirReadQuery, FhirSearchQuery, FhirTypeParam, FhirVersionParam } from "./fhir.dto";
+import { RecordReleaseService } from "../record-release/record-release.service";
 
 const FHIR_JSON = "application/fhir+json";
 
@@ -20,20 +22,22 @@ const FHIR_JSON = "application/fhir+json";
 export class FhirRecordsController {
   constructor(
     private readonly config: AppConfig,
-    private readonly access: RecordAccessService,
+    private readonly release: RecordReleaseService,
   ) {}
 
   @Post(":type")
   @HttpCode(201)
   @Roles("institution")
+  @AuditedRoute(AccessAction.RecordWrite)
   async create(@CurrentActor() actor: Actor, @Param() { type }: FhirTypeParam, @Body() body: unknown, @Facts() facts: RequestFacts, @Res({ passthrough: true }) reply: FastifyReply) {
-    const record = await this.access.create(actor, type, body, facts);
+    const record = await this.release.create(actor, type, body, facts);
     this.describe(reply, record);
     return record.resource;
   }
 
   @Put(":type/:id")
   @Roles("institution")
+  @AuditedRoute(AccessAction.RecordWrite)
   async update(
     @CurrentActor() actor: Actor,
     @Param() { type, id }: FhirInstanceParam,
@@ -42,13 +46,14 @@ export class FhirRecordsController {
     @Facts() facts: RequestFacts,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const { record, created } = await this.access.update(actor, type, id, body, parseETag(ifMatch), facts);
+    const { record, created } = await this.release.update(actor, type, id, body, parseETag(ifMatch), facts);
     this.describe(reply, record);
     reply.status(created ? 201 : 200);
     return record.resource;
   }
 
   @Get(":type/:id")
+  @AuditedRoute(AccessAction.RecordRead)
   @ApiOkResponse({ description: "The resource, if a consent (or break-glass, or being its patient or custodian) allows it" })
   async read(
     @CurrentActor() actor: Actor,
@@ -57,15 +62,31 @@ export class FhirRecordsController {
     @Facts() facts: RequestFacts,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const record = await this.access.read(actor, type, id, { ...query, facts });
+    const record = await this.release.read(actor, type, id, { ...query, facts });
+    this.describe(reply, record);
+    return record.resource;
+  }
+
+  @Get(":type/:id/_history/:vid")
+  @AuditedRoute(AccessAction.RecordRead)
+  @ApiOkResponse({ description: "One version of the resource (FHIR vread), under the same rules as a read" })
+  async vread(
+    @CurrentActor() actor: Actor,
+    @Param() { type, id, vid }: FhirVersionParam,
+    @Query() query: FhirReadQuery,
+    @Facts() facts: RequestFacts,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const record = await this.release.read(actor, type, id, { ...query, facts }, Number(vid));
     this.describe(reply, record);
     return record.resource;
   }
 
   @Get(":type")
+  @AuditedRoute(AccessAction.RecordSearch)
   @ApiOkResponse({ description: "A searchset Bundle of the records the caller may see; withheld records are neither listed nor counted" })
   async search(@CurrentActor() actor: Actor, @Param() { type }: FhirTypeParam, @Query() query: FhirSearchQuery, @Facts() facts: RequestFacts, @Res({ passthrough: true }) reply: FastifyReply) {
-    const records = await this.access.search(actor, type, query.patient, { ...query, facts });
+    const records = await this.release.search(actor, type, query.patient, { ...query, facts });
     reply.header("content-type", FHIR_JSON);
     return searchsetBundle(`https://${this.config.AUTH_DOMAIN}`, records.map((r) => r.resource as { resourceType: string; id?: string }));
   }

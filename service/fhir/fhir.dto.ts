@@ -1,5 +1,5 @@
 import { ApiPropertyOptional } from "@nestjs/swagger";
-import { IsPlainText } from "../common/validators";
+import { IsAccount, IsPlainText } from "../common/validators";
 import { IsOptional, IsString, Length, Matches } from "class-validator";
 
 /** FHIR resource types and ids as the URL carries them; unknown types are refused by the service. */
@@ -35,5 +35,14 @@ export class FhirSearchQuery extends FhirReadQuery {
   @IsString()
   @Length(1, 100)
   patient?: string;
+}
 
+export class FhirVersionParam extends FhirInstanceParam {
+  @Matches(/^[1-9]\d{0,8}$/, { message: "vid must be a version number" })
+  vid!: string;
+}
+
+/** `?patient=` on the Consent and AuditEvent views: an account address. */
+export class FhirPatientQuery {
+  @ApiPropertyOptional({ description: "The patient's account (0x address)" }) @IsOptional() @IsAccount() patient?: string;
 }

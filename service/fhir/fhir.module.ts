@@ -1,14 +1,14 @@
 import { Module } from "@nestjs/common";
 import { AuditModule } from "../audit/audit.module";
-import { ConsentModule } from "../consent/consent.module";
-import { PatientsModule } from "../patients/patients.module";
-import { RecordsModule } from "../records/records.module";
+import { ConsentsModule } from "../consents/consents.module";
+import { RecordReleaseModule } from "../record-release/record-release.module";
+import { FhirAuditEventController } from "./fhir-audit-event.controller";
+import { FhirConsentController } from "./fhir-consent.controller";
 import { FhirRecordsController } from "./fhir-records.controller";
-import { RecordAccessService } from "./record-access.service";
 
+/** The FHIR R4 surface under /fhir: records (consent-checked), Consent and AuditEvent views, and their mappers. */
 @Module({
-  imports: [RecordsModule, ConsentModule, AuditModule, PatientsModule],
-  controllers: [FhirRecordsController],
-  providers: [RecordAccessService],
+  imports: [RecordReleaseModule, ConsentsModule, AuditModule],
+  controllers: [FhirConsentController, FhirAuditEventController, FhirRecordsController],
 })
 export class FhirModule {}

@@ -1,6 +1,6 @@
 import { Injectable } from "@nestjs/common";
 import { ChainService } from "../chain/chain.service";
-import { ConsentIndexer } from "../consent/consent-indexer";
+import { ConsentIndexer } from "../projection/consent-indexer";
 import { AnchorBatchRepository } from "../audit/anchor-batch.repository";
 import { ServiceMetaRepository } from "../database/service-meta.repository";
 import type { HealthReport } from "./health.dto";

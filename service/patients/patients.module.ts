@@ -1,11 +1,12 @@
 import { Module } from "@nestjs/common";
+import { TypeOrmModule } from "@nestjs/typeorm";
+import { EnrolmentEntity } from "./enrolment.entity";
 import { PatientRepository } from "./patient.repository";
-import { PatientService } from "./patient.service";
-import { PatientsController } from "./patients.controller";
 
+/** Who the patients are: their accounts' links to custodians' local identifiers (never on chain). */
 @Module({
-  controllers: [PatientsController],
-  providers: [PatientRepository, PatientService],
+  imports: [TypeOrmModule.forFeature([EnrolmentEntity])],
+  providers: [PatientRepository],
   exports: [PatientRepository],
 })
 export class PatientsModule {}

@@ -1,4 +1,4 @@
-import { accountFrom, URI_SYSTEM } from "../fhir/fhir-identity";
+import { type ChainAccounts, URI_SYSTEM } from "../domain/fhir-identity";
 import type { PatientIdentifier } from "../patients/enrolment.entity";
 import { unknownPatient } from "./record-problems";
 import { RESOURCE_RULES } from "./resource-rules";
@@ -20,13 +20,13 @@ export interface PatientClaims {
   path: string;
 }
 
-/** Reads the patient claims of a validated resource. Pure; `chainId` decides which did:pkh URIs are ours. */
-export function patientClaims(resource: FhirResource, chainId: number): PatientClaims {
+/** Reads the patient claims of a validated resource. Pure; `accounts` decides which did:pkh URIs are ours. */
+export function patientClaims(resource: FhirResource, accounts: ChainAccounts): PatientClaims {
   const type = resource.resourceType;
   const element = RESOURCE_RULES[type].patient;
   if (element === null) {
     const identifiers = resource.identifier as Array<{ system?: string; value: string }>;
-    const claims = identifiers.flatMap((identifier, i) => identifierClaim(identifier, `${type}.identifier[${i}]`, chainId) ?? []);
+    const claims = identifiers.flatMap((identifier, i) => identifierClaim(identifier, `${type}.identifier[${i}]`, accounts) ?? []);
     return { claims, all: false, path: `${type}.identifier` };
   }
   const path = `${type}.${element}`;
@@ -34,7 +34,7 @@ export function patientClaims(resource: FhirResource, chainId: number): PatientC
   const claims: PatientClaim[] = [];
   if (ref.reference !== undefined) claims.push(referenceClaim(ref.reference, `${path}.reference`));
   if (ref.identifier !== undefined) {
-    const claim = identifierClaim(ref.identifier, `${path}.identifier`, chainId);
+    const claim = identifierClaim(ref.identifier, `${path}.identifier`, accounts);
     if (!claim) throw unknownPatient(`${path}.identifier`, "an identifier without a system names no enrolled patient");
     claims.push(claim);
   }
@@ -42,10 +42,10 @@ export function patientClaims(resource: FhirResource, chainId: number): PatientC
 }
 
 /** An account (did:pkh on this chain, or a bare address) or an enrolled {system, value}; undefined if neither can apply. */
-function identifierClaim(identifier: { system?: string; value: string }, path: string, chainId: number): PatientClaim | undefined {
+function identifierClaim(identifier: { system?: string; value: string }, path: string, accounts: ChainAccounts): PatientClaim | undefined {
   const { system, value } = identifier;
   if (system === undefined || system === URI_SYSTEM) {
-    const account = accountFrom(value, chainId);
+    const account = accounts.from(value);
     if (account) return { path, account };
   }
   return system === undefined ? undefined : { path, identifier: { system, value } };

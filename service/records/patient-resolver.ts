@@ -1,6 +1,5 @@
-import { Inject, Injectable } from "@nestjs/common";
-import { DEPLOYMENT } from "../chain/chain.tokens";
-import type { Deployment } from "../chain/deployment";
+import { Injectable } from "@nestjs/common";
+import { ChainAccounts } from "../domain/fhir-identity";
 import { PatientRepository } from "../patients/patient.repository";
 import { type PatientClaim, patientClaims } from "./patient-claims";
 import { ambiguousPatient, patientNotEnrolled, unknownPatient } from "./record-problems";
@@ -9,21 +8,21 @@ import type { FhirResource } from "./resource-validation";
 
 /**
  * Finds the patient a resource belongs to, among the patients enrolled with the custodian storing
- * it (DESIGN §3): by account (did:pkh), by an identifier the custodian enrolled them with, or by a
+ * it: by account (did:pkh), by an identifier the custodian enrolled them with, or by a
  * Patient record the custodian stored. Everything is scoped to that custodian, so a refusal tells it
  * nothing about other institutions' patients.
  */
 @Injectable()
 export class PatientResolver {
   constructor(
-    @Inject(DEPLOYMENT) private readonly deployment: Pick<Deployment, "chainId">,
+    private readonly accounts: ChainAccounts,
     private readonly patients: PatientRepository,
     private readonly records: RecordRepository,
   ) {}
 
   /** The patient's address (lower-case), or a 422 Problem. */
   async resolve(custodian: string, resource: FhirResource): Promise<string> {
-    const { claims, all, path } = patientClaims(resource, this.deployment.chainId);
+    const { claims, all, path } = patientClaims(resource, this.accounts);
     const found = new Map<string, string>(); // patient → path of the first claim naming them
     for (const claim of claims) {
       const patient = await this.lookup(custodian, claim);

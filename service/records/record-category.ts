@@ -1,4 +1,4 @@
-import { CATEGORIES, type CategoryCode } from "../consent/vocabulary";
+import { CATEGORIES, type CategoryCode } from "../domain/vocabulary";
 import { unsupportedCategory, unsupportedResourceType } from "./record-problems";
 import { isSupportedResourceType } from "./resource-rules";
 
@@ -34,7 +34,7 @@ const BY_KEY = new Map<string, RecordCategory>(
 );
 
 /**
- * The data category (DESIGN §4) of a resource. Observation and DiagnosticReport are classified by
+ * The data category (docs/architecture.md §4) of a resource. Observation and DiagnosticReport are classified by
  * their `category` codings; every other supported type by its type alone. Throws a Problem for
  * unsupported types and for resources whose category is unknown or spans several categories.
  */

@@ -36,7 +36,7 @@ export class RecordEntity {
   @Column({ type: "text" })
   custodian!: string;
 
-  /** The category bit (DESIGN §4) of the latest version. */
+  /** The category bit (docs/architecture.md §4) of the latest version. */
   @Column({ type: "smallint" })
   category!: number;
 

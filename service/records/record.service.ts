@@ -15,7 +15,7 @@ import { FHIR_ID, validateResource } from "./resource-validation";
 import type { RecordDescription, StoredRecord, UpdateOptions, UpdateResult } from "./stored-record";
 
 /**
- * The encrypted FHIR record store (DESIGN §7). It classifies, validates, resolves the patient and
+ * The encrypted FHIR record store (docs/architecture.md §7). It classifies, validates, resolves the patient and
  * versions records; it does not check consent or log accesses — the HTTP layer does both around it.
  */
 @Injectable()
@@ -77,7 +77,7 @@ export class RecordService {
 
   /**
    * The latest version of each of the patient's `type` records, newest first. With `categories` (a
-   * DESIGN §4 bitmask), records outside it are neither loaded nor decrypted.
+   * docs/architecture.md §4 bitmask), records outside it are neither loaded nor decrypted.
    */
   async search(type: string, patient: string, options: { categories?: number } = {}): Promise<StoredRecord[]> {
     const bits = categoriesOfType(type).map((c) => c.bit);
@@ -86,7 +86,7 @@ export class RecordService {
   }
 
   /**
-   * Crypto-shredding (DESIGN §7): deletes every record and version of the patient and their data key,
+   * Crypto-shredding (docs/architecture.md §7): deletes every record and version of the patient and their data key,
    * in one transaction. The patient's enrolments are the patients module's to delete.
    */
   async erase(patient: string): Promise<{ records: number }> {

@@ -77,6 +77,4 @@ export const RESOURCE_RULES: Readonly<Record<string, ResourceRule>> = {
   Goal: { patient: "subject", required: { lifecycleStatus: GOAL_STATUS, description: "CodeableConcept" } },
 };
 
-export const SUPPORTED_RESOURCE_TYPES: readonly string[] = Object.keys(RESOURCE_RULES);
-
 export const isSupportedResourceType = (type: string): boolean => Object.hasOwn(RESOURCE_RULES, type);

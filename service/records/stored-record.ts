@@ -11,7 +11,7 @@ export interface StoredRecord {
   lastUpdated: string;
   patient: string;
   custodian: string;
-  /** The category bit (DESIGN §4). */
+  /** The category bit (docs/architecture.md §4). */
   category: number;
   /** The FHIR resource with `id` and `meta.versionId`/`meta.lastUpdated` set by the server. */
   resource: FhirResource;

@@ -1,6 +1,6 @@
 import { Wallet } from "ethers";
 import { contractAt, deployContracts } from "../../scripts/lib/deploy-contracts";
-import { ROLES } from "../../service/chain/roles";
+import { ROLES } from "../../service/domain/roles";
 import { inProcessChain, type InProcessChain } from "../support/chain";
 
 describe("deployContracts", () => {

@@ -20,7 +20,7 @@ const EXPECTED: Record<string, string> = {
   Goal: "care-plans",
 };
 
-describe("category derivation (DESIGN §4)", () => {
+describe("category derivation (docs/architecture.md §4)", () => {
   const sample = syntheaSample();
 
   it("classifies every Synthea sample resource of a supported type, after validating it", () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { accountDid, URI_SYSTEM } from "../../service/fhir/fhir-identity";
+import { accountDid, URI_SYSTEM } from "../../service/domain/fhir-identity";
 import { IntegrityError } from "../../service/records/crypto/aes-gcm";
 import { KeyRing } from "../../service/records/crypto/key-ring";
 import type { StoredRecord } from "../../service/records/stored-record";

@@ -1,4 +1,4 @@
-import { accountDid, URI_SYSTEM } from "../../service/fhir/fhir-identity";
+import { accountDid, URI_SYSTEM } from "../../service/domain/fhir-identity";
 import { diagnosticReport, handMade, type Json, observation, patientResource, rejection, syntheaSample } from "./builders";
 import { CHAIN_ID, newAccount, recordsHarness, type RecordsHarness } from "./support";
 

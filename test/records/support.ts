@@ -3,12 +3,10 @@ import { type DynamicModule, Global, type INestApplicationContext, Module } from
 import { NestFactory } from "@nestjs/core";
 import { Wallet } from "ethers";
 import { DataSource } from "typeorm";
-import { DEPLOYMENT } from "../../service/chain/chain.tokens";
-import { ChainService } from "../../service/chain/chain.service";
-import { SignatureVerifier } from "../../service/chain/signature-verifier";
 import { loadConfig, type AppConfig } from "../../service/config/app-config";
 import { ConfigModule } from "../../service/config/config.module";
 import { DatabaseModule } from "../../service/database/database.module";
+import { ChainAccounts } from "../../service/domain/fhir-identity";
 import type { PatientIdentifier } from "../../service/patients/enrolment.entity";
 import { PatientRepository } from "../../service/patients/patient.repository";
 import { RecordService } from "../../service/records/record.service";
@@ -18,18 +16,11 @@ import { testDatabase, type TestDatabase } from "../support/database";
 export const CHAIN_ID = 31337;
 export const MASTER_KEY = "22".repeat(32);
 
-/**
- * The chain as far as the records module's graph needs it: the chain id (did:pkh) and the providers
- * PatientsModule's enrolment service injects but these tests never call (they enrol through the repository).
- */
+/** The chain as far as the records module's graph needs it: which did:pkh identifiers are this chain's. */
 @Global()
 @Module({
-  providers: [
-    { provide: DEPLOYMENT, useValue: { chainId: CHAIN_ID } },
-    { provide: ChainService, useValue: {} },
-    { provide: SignatureVerifier, useValue: {} },
-  ],
-  exports: [DEPLOYMENT, ChainService, SignatureVerifier],
+  providers: [{ provide: ChainAccounts, useValue: new ChainAccounts(CHAIN_ID) }],
+  exports: [ChainAccounts],
 })
 class StubChainModule {}
 

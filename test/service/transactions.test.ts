@@ -5,7 +5,7 @@ import { DataSource } from "typeorm";
 import { contractAt, deployContracts } from "../../scripts/lib/deploy-contracts";
 import { demoAccount } from "../../scripts/lib/demo-accounts";
 import type { Deployment } from "../../service/chain/deployment";
-import { ROLES } from "../../service/chain/roles";
+import { ROLES } from "../../service/domain/roles";
 import {
   ChainTransactionEntity,
   SIGNER_LOCK_PREFIX,
@@ -96,7 +96,7 @@ describe("chain transactions", () => {
     registry = contractAt(deployment, "ConsentRegistry", chain.provider);
     ledger = contractAt(deployment, "AccessLedger", chain.provider);
     database = await testDatabase();
-    dataSource = await new DataSource(dataSourceOptions(database.settings)).initialize();
+    dataSource = await new DataSource({ ...dataSourceOptions(database.settings), entities: [ChainTransactionEntity] }).initialize();
     locks = new LockService(database.settings);
   });
 

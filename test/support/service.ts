@@ -29,7 +29,6 @@ export function testServiceEnv(): Record<string, string> {
     MASTER_KEY: "11".repeat(32),
     RELAYER_PRIVATE_KEY: demoAccount("relayer").privateKey,
     ANCHORER_PRIVATE_KEY: demoAccount("anchorer").privateKey,
-    ADMIN_PRIVATE_KEY: demoAccount("admin").privateKey,
   };
 }
 

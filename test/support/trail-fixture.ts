@@ -3,8 +3,9 @@
  * access events per docs/access-trail.md (hash-chained, batched into standard Merkle trees), every batch
  * anchored with AccessLedger.anchor, and the NDJSON export written exactly as the spec lays it out.
  *
- * Built to be fast enough for 100,000+ events: leaves and trees are hashed with hash-wasm in a hand loop
- * (the unit tests check them against @openzeppelin/merkle-tree), and only one batch is held at a time.
+ * Built to be fast enough for 100,000+ events: leaves are hashed with the verifier's hash-wasm encoder,
+ * trees with the service's own builder (the unit tests check both against @openzeppelin/merkle-tree),
+ * and only one batch is held at a time.
  */
 import { createWriteStream, writeFileSync } from "node:fs";
 import { once } from "node:events";
@@ -15,11 +16,13 @@ import { demoAccounts, type DemoAccount } from "../../scripts/lib/demo-accounts"
 import type { Deployment } from "../../service/chain/deployment";
 import { Keccak } from "../../scripts/verify/keccak";
 import { LeafEncoder, leafHash } from "../../scripts/verify/leaf";
-import { bytesHex, nodeHash } from "../../scripts/verify/merkle";
+import { bytesHex } from "../../scripts/verify/merkle";
+import { keccakReady } from "../../service/audit/keccak";
+import { StandardTree } from "../../service/audit/merkle";
 import { Decision, LEAF_TYPES, ZERO_HASH, type LeafFields } from "../../scripts/verify/trail-format";
 import { runTs, type RunningProcess } from "./process";
 
-/** Category and purpose bits (DESIGN §4). */
+/** Category and purpose bits (docs/architecture.md §4). */
 export const CAT = { demographics: 0, encounters: 1, conditions: 2, lab: 3, vitals: 4, medications: 5, allergies: 6, imaging: 9 } as const;
 export const PURPOSE = { TREAT: 0, ETREAT: 1, HPAYMT: 2, HOPERAT: 3, HRESCH: 4, PUBHLTH: 5, PATRQT: 6 } as const;
 export const bits = (...bitIndexes: number[]): bigint => bitIndexes.reduce((mask, b) => mask | (1n << BigInt(b)), 0n);
@@ -74,7 +77,7 @@ export interface TrailOptions {
   batchSize?: number;
   /** Share of break-glass events (default 0.01). */
   breakGlassRate?: number;
-  /** Anchor each break-glass event in a batch of its own, as DESIGN §5 says the service does (default true). */
+  /** Anchor each break-glass event in a batch of its own, as the service does (docs/architecture.md §6) (default true). */
   isolateBreakGlass?: boolean;
   /** Batches written as `pruned: true` without their events (they are still anchored). */
   prune?: (batchId: number) => boolean;
@@ -163,6 +166,7 @@ export async function startTrailWorld(dir: string, patientCount = 8): Promise<Tr
     const registry = new Contract(deployment.contracts.ConsentRegistry.address, REGISTRY_ABI, provider);
     const registryEvents = new Interface(REGISTRY_ABI);
     const anchorer = new Wallet(account("anchorer").privateKey, provider);
+    await keccakReady();
     const world: TrailWorld = {
       url,
       provider,
@@ -330,28 +334,13 @@ function setBits(mask: bigint): number[] {
 }
 
 /**
- * A StandardMerkleTree in OpenZeppelin's layout: leaves sorted by hash and stored from the end of the
- * array, node i = hash of sorted children 2i+1 and 2i+2. Same root and proofs as the library.
+ * The service's own Merkle builder (OpenZeppelin's StandardMerkleTree layout), indexed by leaf position
+ * as the export lays events out. `keccakReady()` must have resolved.
  */
-export function buildStandardTree(keccak: Keccak, leaves: readonly Uint8Array[]): { root: Uint8Array; proof(leafIndex: number): string[] } {
-  const n = leaves.length;
-  if (n === 0) throw new Error("a tree needs at least one leaf");
-  const order = leaves.map((_, i) => i).sort((a, b) => Buffer.compare(leaves[a], leaves[b]));
-  const tree: Uint8Array[] = new Array(2 * n - 1);
-  const position = new Int32Array(n);
-  order.forEach((leafIndex, k) => {
-    tree[tree.length - 1 - k] = leaves[leafIndex];
-    position[leafIndex] = tree.length - 1 - k;
-  });
-  for (let i = tree.length - 1 - n; i >= 0; i--) tree[i] = nodeHash(keccak, tree[2 * i + 1], tree[2 * i + 2]);
-  return {
-    root: tree[0],
-    proof(leafIndex) {
-      const proof: string[] = [];
-      for (let j = position[leafIndex]; j > 0; j = (j - 1) >> 1) proof.push(bytesHex(tree[j % 2 === 1 ? j + 1 : j - 1]));
-      return proof;
-    },
-  };
+export function buildStandardTree(leaves: readonly Uint8Array[]): { root: Uint8Array; proof(leafIndex: number): string[] } {
+  const buffers = leaves.map((leaf) => Buffer.from(leaf));
+  const tree = new StandardTree(buffers);
+  return { root: tree.root, proof: (leafIndex) => tree.proof(buffers[leafIndex]).map((node) => bytesHex(node)) };
 }
 
 interface NumberedEvent extends DraftEvent {
@@ -422,7 +411,7 @@ export async function writeTrail(world: TrailWorld, file: string, options: Trail
     const events = pending;
     pending = [];
     const batchId = cursor.nextBatchId++;
-    const tree = buildStandardTree(world.keccak, events.map((e) => e.leaf));
+    const tree = buildStandardTree(events.map((e) => e.leaf));
     const root = bytesHex(tree.root);
     const firstSeq = events[0].seq;
     const lastSeq = events[events.length - 1].seq;

@@ -104,20 +104,6 @@ export async function onChain<T>(call: Promise<T>): Promise<T> {
   }
 }
 
-/** The typed error for a failure a caller sees (reads as well as writes). */
-export function toChainError(error: unknown): ChainError {
-  if (error instanceof ChainError) return error;
-  const failure = error instanceof ChainCallError ? error.failure : classifyChainError(error);
-  switch (failure.kind) {
-    case "reverted":
-      return revertedError(failure.data, "calling the contract");
-    case "retryable":
-      return new ChainUnavailableError(failure.message);
-    default:
-      return new TransactionRejectedError(failure.message);
-  }
-}
-
 /** Decodes revert data with the ConsentRegistry and AccessLedger ABIs (and Solidity's Error/Panic). */
 export function revertedError(data: string, where?: string): TransactionRevertedError {
   let decoded: { name: string; args: unknown[] } | undefined;

@@ -6,7 +6,6 @@ export {
   TransactionRejectedError,
   TransactionRevertedError,
   TransactionTimeoutError,
-  toChainError,
 } from "./chain-errors";
 export { SIGNER_LOCK_PREFIX, TransactionManager, type TransactionManagerOptions, type TransactionRequest } from "./transaction-manager";
 export * from "./transaction-policy";

@@ -1,6 +1,6 @@
 /**
  * Sent-but-unmined transactions one signer keeps at the node at most. Besu's pool holds only a limited
- * number of future nonces per sender (DESIGN §8), and a short queue recovers from a nonce gap quickly.
+ * number of future nonces per sender (docs/architecture.md §8), and a short queue recovers from a nonce gap quickly.
  * Mined rows waiting for confirmations do not count: they no longer occupy the pool, and counting them
  * would stall a chain that only makes blocks when it has transactions (Hardhat automine).
  */

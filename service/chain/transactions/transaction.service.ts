@@ -9,12 +9,11 @@ import { ChainTransactionRepository } from "./chain-transaction.repository";
 import { TransactionManager } from "./transaction-manager";
 
 /** The service's own keys that send transactions, by what they are for. */
-export type SignerRole = "relayer" | "anchorer" | "admin";
+export type SignerRole = "relayer" | "anchorer";
 
 const KEY_SETTING = {
   relayer: "RELAYER_PRIVATE_KEY",
   anchorer: "ANCHORER_PRIVATE_KEY",
-  admin: "ADMIN_PRIVATE_KEY",
 } as const satisfies Record<SignerRole, keyof AppConfig>;
 
 /** One TransactionManager per configured signer key, created on first use. */

@@ -1,6 +1,6 @@
 import type { MigrationInterface, QueryRunner } from "typeorm";
 
-/** Encrypted FHIR records (DESIGN §7): per-patient wrapped data keys, record heads, and every version's ciphertext. */
+/** Encrypted FHIR records (docs/architecture.md §7): per-patient wrapped data keys, record heads, and every version's ciphertext. */
 export class Records1764170000000 implements MigrationInterface {
   name = "Records1764170000000";
 

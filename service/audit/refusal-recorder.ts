@@ -1,0 +1,63 @@
+import { Injectable, Logger } from "@nestjs/common";
+import type { FastifyRequest } from "fastify";
+import type { AuthenticatedRequest } from "../auth/auth.decorators";
+import { TokenService } from "../auth/token.service";
+import type { RefusalObserver } from "../common/problem.filter";
+import { AccessAction } from "../domain/access-codes";
+import { AccessLogService } from "./access-log.service";
+import { auditedActionOf } from "./audited-route.decorator";
+
+const RECORD_ACTIONS: ReadonlySet<AccessAction> = new Set([AccessAction.RecordRead, AccessAction.RecordSearch, AccessAction.RecordWrite]);
+
+/**
+ * Records attempts on audited routes that were refused before a service saw them — a body too large or
+ * malformed, a DTO that failed validation — so every attempt is in the trail, not only those that reached
+ * the rules. Attempts the service recorded itself are skipped. Unauthenticated requests are not recorded:
+ * there is no actor to attribute them to.
+ */
+@Injectable()
+export class RefusalRecorder implements RefusalObserver {
+  private readonly logger = new Logger(RefusalRecorder.name);
+
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly accessLog: AccessLogService,
+  ) {}
+
+  async record(request: FastifyRequest, error: unknown): Promise<void> {
+    const action = auditedActionOf(request);
+    if (action === undefined) return;
+    const actor = this.actorOf(request);
+    if (!actor) return;
+    const params = (request.params ?? {}) as { type?: string; id?: string };
+    const record = RECORD_ACTIONS.has(action);
+    try {
+      await this.accessLog.recordRefusal(
+        {
+          actor,
+          action,
+          resourceType: record ? (params.type ?? null) : null,
+          resourceId: record ? (params.id ?? null) : null,
+          // The body may be what was refused (too large, not JSON): only the route goes into the hash.
+          request: { method: request.method, path: (request.url ?? "").split("?")[0] },
+        },
+        error,
+      );
+    } catch (failure) {
+      this.logger.error({ message: "A refused request could not be recorded", error: (failure as Error).message.split("\n")[0] });
+    }
+  }
+
+  /** The caller, as the guard authenticated it, or from the token when the request failed before the guard ran. */
+  private actorOf(request: FastifyRequest): string | undefined {
+    const authenticated = (request as AuthenticatedRequest).actor;
+    if (authenticated) return authenticated.address;
+    const header = request.headers.authorization;
+    if (!header?.startsWith("Bearer ")) return undefined;
+    try {
+      return this.tokens.verify(header.slice(7).trim()).address;
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import type { TypedDataDomain, TypedDataField } from "ethers";
+/** The part of a deployment the signing domain names (a deployments/<network>.json has it). */
+export interface RegistryDeployment {
+  chainId: number;
+  contracts: { ConsentRegistry: { address: string } };
+}
+
+/** EIP-712 domain of the ConsentRegistry: every patient signature is bound to this chain and contract. */
+export function consentDomain(deployment: RegistryDeployment): TypedDataDomain {
+  return {
+    name: "Consentry ConsentRegistry",
+    version: "1",
+    chainId: deployment.chainId,
+    verifyingContract: deployment.contracts.ConsentRegistry.address,
+  };
+}
+
+/** Must match the typehashes hard-coded in ConsentRegistry.sol. */
+export const GRANT_TYPES: Record<string, TypedDataField[]> = {
+  Grant: [
+    { name: "patient", type: "address" },
+    { name: "grantee", type: "address" },
+    { name: "categories", type: "uint256" },
+    { name: "purposes", type: "uint256" },
+    { name: "effect", type: "uint8" },
+    { name: "validFrom", type: "uint64" },
+    { name: "validUntil", type: "uint64" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+};
+
+export const REVOKE_TYPES: Record<string, TypedDataField[]> = {
+  Revoke: [
+    { name: "consentId", type: "bytes32" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+};
+
+/**
+ * A patient's consent to be linked to a custodian institution's local identifiers. Checked by the
+ * service only (identifiers never go on chain); `identifiersHash` binds the signature to them.
+ */
+export const ENROLMENT_TYPES: Record<string, TypedDataField[]> = {
+  Enrolment: [
+    { name: "patient", type: "address" },
+    { name: "custodian", type: "address" },
+    { name: "identifiersHash", type: "bytes32" },
+    { name: "deadline", type: "uint256" },
+  ],
+};

@@ -1,0 +1,57 @@
+import { Inject, Injectable } from "@nestjs/common";
+import { getAddress } from "ethers";
+import { DEPLOYMENT } from "../chain/chain.tokens";
+import type { Deployment } from "../chain/deployment";
+import { SignatureVerifier } from "../chain/signature-verifier";
+import { badRequest, conflict, forbidden } from "../common/problem";
+import type { Actor } from "../auth/actor";
+import { AuthorityService } from "../auth/authority.service";
+import { consentDomain, ENROLMENT_TYPES } from "../domain/eip712";
+import { identifiersHash } from "../patients/identifiers";
+import { PatientRepository } from "../patients/patient.repository";
+import type { EnrolPatientDto, EnrolmentResponseDto } from "./enrolment.dto";
+
+@Injectable()
+export class EnrolmentService {
+  constructor(
+    @Inject(DEPLOYMENT) private readonly deployment: Deployment,
+    private readonly authority: AuthorityService,
+    private readonly signatures: SignatureVerifier,
+    private readonly patients: PatientRepository,
+  ) {}
+
+  /** Links a patient to the calling institution's identifiers, with the patient's signed agreement. */
+  async enrol(actor: Actor, dto: EnrolPatientDto): Promise<EnrolmentResponseDto> {
+    if (!(await this.authority.heldOnChain("institution", actor.address))) {
+      throw forbidden("role-required", "Only a registered institution can enrol patients");
+    }
+    if (dto.deadline < Math.floor(Date.now() / 1000)) {
+      throw badRequest("signature-expired", "The enrolment signature's deadline has passed");
+    }
+    const patient = getAddress(dto.patient);
+    const hash = identifiersHash(dto.identifiers);
+    const signed = { patient, custodian: actor.address, identifiersHash: hash, deadline: dto.deadline };
+    if (!(await this.signatures.isValid(patient, consentDomain(this.deployment), ENROLMENT_TYPES, signed, dto.signature))) {
+      throw badRequest("invalid-signature", "The enrolment is not signed by the patient");
+    }
+    for (const identifier of dto.identifiers) {
+      const holders = await this.patients.findByIdentifier(identifier, actor.address);
+      if (holders.some((p) => p !== patient.toLowerCase())) {
+        throw conflict("identifier-in-use", "Identifier already linked", `${identifier.system} is linked to another patient`);
+      }
+    }
+    const enrolment = await this.patients.upsert({
+      patient,
+      custodian: actor.address,
+      identifiers: dto.identifiers.map(({ system, value }) => ({ system, value })),
+      identifiersHash: hash,
+      signature: dto.signature,
+    });
+    return {
+      patient,
+      custodian: actor.address,
+      identifiersHash: hash,
+      enrolledAt: enrolment.enrolledAt.toISOString(),
+    };
+  }
+}

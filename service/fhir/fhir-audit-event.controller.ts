@@ -1,0 +1,32 @@
+import { Controller, Get, Header, Query } from "@nestjs/common";
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from "@nestjs/swagger";
+import type { Actor } from "../auth/actor";
+import { CurrentActor } from "../auth/auth.decorators";
+import { TrailService } from "../audit/trail.service";
+import { AppConfig } from "../config/app-config";
+import { searchsetBundle } from "../domain/fhir-bundle";
+import { ChainAccounts } from "../domain/fhir-identity";
+import { toFhirAuditEvent } from "./fhir-audit-event.mapper";
+import { FhirPatientQuery } from "./fhir.dto";
+
+/** Most AuditEvents in one searchset. */
+const AUDIT_EVENT_PAGE = 1_000;
+
+@ApiTags("fhir")
+@ApiBearerAuth()
+@Controller("fhir/AuditEvent")
+export class FhirAuditEventController {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly accounts: ChainAccounts,
+    private readonly trail: TrailService,
+  ) {}
+
+  @Get()
+  @Header("content-type", "application/fhir+json")
+  @ApiOkResponse({ description: "A searchset Bundle of FHIR R4 AuditEvent resources (IHE BALP), newest last" })
+  async search(@CurrentActor() actor: Actor, @Query() query: FhirPatientQuery) {
+    const events = await this.trail.visibleEvents(actor, query.patient, AUDIT_EVENT_PAGE);
+    return searchsetBundle(`https://${this.config.AUTH_DOMAIN}`, events.map((e) => toFhirAuditEvent(e, this.accounts)));
+  }
+}

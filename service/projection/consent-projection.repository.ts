@@ -1,0 +1,200 @@
+import { Injectable } from "@nestjs/common";
+import { DataSource, type EntityManager, In, LessThan, MoreThan } from "typeorm";
+import { ConsentEntity } from "./consent.entity";
+import type { BlockRef, RegistryEvent } from "./registry-events";
+import { IndexedBlockEntity, IndexerStateEntity, RoleEventEntity } from "./indexer.entities";
+
+export interface IndexerCursor {
+  blockNumber: number;
+  blockHash: string;
+  blockTimestamp: number;
+}
+
+/** The consent projection and the indexer's bookkeeping. Every write is one transaction. */
+@Injectable()
+export class ConsentProjectionRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  state(name: string): Promise<IndexerStateEntity | null> {
+    return this.dataSource.getRepository(IndexerStateEntity).findOneBy({ name });
+  }
+
+  /** Applies the events of a block range, records the blocks and moves the cursor, atomically. */
+  async apply(
+    name: string,
+    events: RegistryEvent[],
+    blocks: BlockRef[],
+    cursor: IndexerCursor,
+    head: { number: number; caughtUp: boolean },
+  ): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      for (const event of events) await this.applyEvent(m, event);
+      if (blocks.length > 0) {
+        await m
+          .createQueryBuilder()
+          .insert()
+          .into(IndexedBlockEntity)
+          .values(blocks.map((b) => ({ number: b.number, hash: b.hash, parentHash: b.parentHash })))
+          .orUpdate(["hash", "parent_hash"], ["number"])
+          .execute();
+      }
+      await this.saveState(m, name, cursor, head);
+    });
+  }
+
+  /** Records a poll that found nothing new (or failed), for freshness reporting. */
+  async touch(name: string, cursor: IndexerCursor, head: { number: number; caughtUp: boolean }, error?: string): Promise<void> {
+    await this.saveState(this.dataSource.manager, name, cursor, head, error);
+  }
+
+  /** The processed blocks above `floor`, newest first: candidates for the common ancestor. */
+  blocksAbove(floor: number): Promise<IndexedBlockEntity[]> {
+    return this.dataSource.getRepository(IndexedBlockEntity).find({ where: { number: MoreThan(floor) }, order: { number: "DESC" } });
+  }
+
+  /** Undoes everything indexed after block `ancestor` and moves the cursor back to it. */
+  async rollbackTo(name: string, ancestor: IndexerCursor): Promise<void> {
+    const after = ancestor.blockNumber;
+    await this.dataSource.transaction(async (m) => {
+      await m.delete(ConsentEntity, { grantedBlock: MoreThan(after) });
+      await m.update(ConsentEntity, { revokedBlock: MoreThan(after) }, { revokedAt: null, revokedBlock: null, revokedTx: null });
+      await m.delete(RoleEventEntity, { blockNumber: MoreThan(after) });
+      await m.delete(IndexedBlockEntity, { number: MoreThan(after) });
+      await m.update(
+        IndexerStateEntity,
+        { name },
+        { blockNumber: after, blockHash: ancestor.blockHash, blockTimestamp: ancestor.blockTimestamp, caughtUpAt: null },
+      );
+    });
+  }
+
+  /** Forgets block hashes too deep to be reorganised. */
+  async pruneBlocksBelow(number: number): Promise<void> {
+    await this.dataSource.getRepository(IndexedBlockEntity).delete({ number: LessThan(number) });
+  }
+
+  /** A patient's consents in the chain's grant order — the order `decide` walks them in. */
+  consentsOf(patient: string): Promise<ConsentEntity[]> {
+    return this.dataSource.getRepository(ConsentEntity).find({
+      where: { patient: patient.toLowerCase() },
+      order: { grantedBlock: "ASC", grantedLogIndex: "ASC" },
+    });
+  }
+
+  consentsByGrantee(grantees: string[]): Promise<ConsentEntity[]> {
+    return this.dataSource.getRepository(ConsentEntity).find({
+      where: { grantee: In(grantees.map((g) => g.toLowerCase())) },
+      order: { grantedBlock: "ASC", grantedLogIndex: "ASC" },
+    });
+  }
+
+  findConsent(consentId: string): Promise<ConsentEntity | null> {
+    return this.dataSource.getRepository(ConsentEntity).findOneBy({ consentId: consentId.toLowerCase() });
+  }
+
+  /** Whether `account` holds `role` according to the indexed RoleGranted/RoleRevoked events. */
+  async hasRole(role: string, account: string): Promise<boolean> {
+    const latest = await this.dataSource.getRepository(RoleEventEntity).findOne({
+      where: { role: role.toLowerCase(), account: account.toLowerCase() },
+      order: { blockNumber: "DESC", logIndex: "DESC" },
+    });
+    return latest?.granted ?? false;
+  }
+
+  /** Every account that holds `role` now, per the indexed events. */
+  async membersOf(role: string): Promise<string[]> {
+    const rows: Array<{ account: string }> = await this.dataSource.query(
+      `SELECT account FROM (
+         SELECT DISTINCT ON (account) account, granted FROM role_events
+          WHERE role = $1 ORDER BY account, block_number DESC, log_index DESC
+       ) latest WHERE granted`,
+      [role.toLowerCase()],
+    );
+    return rows.map((r) => r.account);
+  }
+
+  private async applyEvent(m: EntityManager, e: RegistryEvent): Promise<void> {
+    switch (e.kind) {
+      case "ConsentGranted":
+        await m
+          .createQueryBuilder()
+          .insert()
+          .into(ConsentEntity)
+          .values({
+            consentId: e.consentId.toLowerCase(),
+            patient: e.patient.toLowerCase(),
+            grantee: e.grantee.toLowerCase(),
+            categories: e.categories,
+            purposes: e.purposes,
+            effect: e.effect,
+            validFrom: e.validFrom,
+            validUntil: e.validUntil,
+            nonce: e.nonce,
+            grantedAt: e.blockTimestamp,
+            grantedBlock: e.blockNumber,
+            grantedLogIndex: e.logIndex,
+            grantedTx: e.txHash,
+            revokedAt: null,
+            revokedBlock: null,
+            revokedTx: null,
+          })
+          .orIgnore()
+          .execute();
+        return;
+      case "ConsentRevoked":
+        await m.update(
+          ConsentEntity,
+          { consentId: e.consentId.toLowerCase() },
+          { revokedAt: e.revokedAt, revokedBlock: e.blockNumber, revokedTx: e.txHash },
+        );
+        return;
+      case "RoleGranted":
+      case "RoleRevoked":
+        await m
+          .createQueryBuilder()
+          .insert()
+          .into(RoleEventEntity)
+          .values({
+            blockNumber: e.blockNumber,
+            logIndex: e.logIndex,
+            role: e.role.toLowerCase(),
+            account: e.account.toLowerCase(),
+            granted: e.kind === "RoleGranted",
+          })
+          .orIgnore()
+          .execute();
+        return;
+    }
+  }
+
+  private async saveState(
+    m: EntityManager,
+    name: string,
+    cursor: IndexerCursor,
+    head: { number: number; caughtUp: boolean },
+    error?: string,
+  ): Promise<void> {
+    const now = new Date();
+    await m
+      .createQueryBuilder()
+      .insert()
+      .into(IndexerStateEntity)
+      .values({
+        name,
+        blockNumber: cursor.blockNumber,
+        blockHash: cursor.blockHash,
+        blockTimestamp: cursor.blockTimestamp,
+        headNumber: head.number,
+        caughtUpAt: head.caughtUp ? now : null,
+        polledAt: now,
+        lastError: error ?? null,
+      })
+      .orUpdate(
+        head.caughtUp
+          ? ["block_number", "block_hash", "block_timestamp", "head_number", "caught_up_at", "polled_at", "last_error"]
+          : ["block_number", "block_hash", "block_timestamp", "head_number", "polled_at", "last_error"],
+        ["name"],
+      )
+      .execute();
+  }
+}
