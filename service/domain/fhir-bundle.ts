@@ -12,3 +12,18 @@ export function searchsetBundle(baseUrl: string, resources: Array<{ resourceType
     })),
   };
 }
+
+/** A FHIR R4 history Bundle: versions of one resource, newest first. */
+export function historyBundle(baseUrl: string, versions: Array<{ resourceType: string; id?: string; meta?: { versionId?: string } }>) {
+  return {
+    resourceType: "Bundle",
+    type: "history",
+    total: versions.length,
+    entry: versions.map((resource) => ({
+      fullUrl: `${baseUrl}/fhir/${resource.resourceType}/${resource.id}`,
+      resource,
+      request: { method: resource.meta?.versionId === "1" ? "POST" : "PUT", url: `${resource.resourceType}/${resource.id}` },
+      response: { status: resource.meta?.versionId === "1" ? "201" : "200" },
+    })),
+  };
+}

@@ -7,7 +7,7 @@ import type { RequestFacts } from "../audit/access-log.service";
 import { AuditedRoute } from "../audit/audited-route.decorator";
 import { Facts } from "../audit/request-facts.decorator";
 import { AccessAction } from "../domain/access-codes";
-import { searchsetBundle } from "../domain/fhir-bundle";
+import { historyBundle, searchsetBundle } from "../domain/fhir-bundle";
 import { AppConfig } from "../config/app-config";
 import type { StoredRecord } from "../records/stored-record";
 import { FhirInstanceParam, FhirReadQuery, FhirSearchQuery, FhirTypeParam, FhirVersionParam } from "./fhir.dto";
@@ -65,6 +65,15 @@ export class FhirRecordsController {
     const record = await this.release.read(actor, type, id, { ...query, facts });
     this.describe(reply, record);
     return record.resource;
+  }
+
+  @Get(":type/:id/_history")
+  @AuditedRoute(AccessAction.RecordRead)
+  @ApiOkResponse({ description: "A history Bundle of the versions the caller may see, newest first" })
+  async history(@CurrentActor() actor: Actor, @Param() { type, id }: FhirInstanceParam, @Query() query: FhirReadQuery, @Facts() facts: RequestFacts, @Res({ passthrough: true }) reply: FastifyReply) {
+    const versions = await this.release.history(actor, type, id, { ...query, facts });
+    reply.header("content-type", FHIR_JSON);
+    return historyBundle(`https://${this.config.AUTH_DOMAIN}`, versions.map((r) => r.resource as { resourceType: string; id?: string; meta?: { versionId?: string } }));
   }
 
   @Get(":type/:id/_history/:vid")

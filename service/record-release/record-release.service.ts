@@ -75,6 +75,36 @@ export class RecordReleaseService {
   }
 
   /**
+   * `GET /fhir/{type}/{id}/_history`: the versions the caller may see now, newest first. A record keeps
+   * its patient, but an update may move it to another category, so each category its versions span is
+   * decided (and recorded) on its own, as in a search; with none released it is refused like a read.
+   */
+  async history(actor: Actor, type: string, id: string, request: ReadRequest): Promise<StoredRecord[]> {
+    const purposes = this.purposeMask(request.purpose);
+    const attempt = { actor: actor.address, action: AccessAction.RecordRead, request: request.facts, resourceType: type, resourceId: id, purposes };
+    return this.accessLog.audited(attempt, async (attempt) => {
+      categoriesOfType(type);
+      const versions = await this.records.history(type, id);
+      const latest = versions[0];
+      const bits = [...new Set(versions.map((v) => v.category))];
+      if (latest) {
+        attempt.patient = latest.patient;
+        attempt.categories = bits.reduce((mask, bit) => mask | (1 << bit), 0);
+      }
+      if (!latest || (!this.isInstitution(actor) && !this.isPatientSelf(actor, latest.patient))) throw notFound("record-not-found", `No ${type}/${id}`);
+      const releases = sameAccount(latest.custodian, actor.address)
+        ? bits.map(() => ({ decision: AccessDecision.Self, consentId: null }))
+        : await this.releasesOf(actor, latest.patient, bits, null, request);
+      const shown = versions.filter((v) => isReleasing(releases[bits.indexOf(v.category)].decision));
+      if (shown.length === 0) {
+        const decisive = releases.find((r) => r.decision === AccessDecision.Deny) ?? releases[0];
+        throw refusedBy(refused(decisive.decision), this.outcomeOf(decisive, request));
+      }
+      return { value: shown, outcome: bits.map((bit, i) => ({ categories: 1 << bit, ...this.outcomeOf(releases[i], request) })) };
+    });
+  }
+
+  /**
    * `GET /fhir/{type}?patient=…`: the records the caller may see. Each category the type spans is
    * decided (and recorded) on its own; withheld records are neither returned nor counted.
    */

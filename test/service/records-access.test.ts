@@ -103,6 +103,31 @@ describe("consent-enforced record exchange", () => {
     expect(observations.body).toEqual(expect.objectContaining({ total: 0, entry: [] }));
   });
 
+  it("reads versions (vread, history) under the same consent rules, and records each attempt", async () => {
+    const condition = stored.get("Condition")!;
+    const v1 = await get(`/fhir/Condition/${condition.id}/_history/1?purpose=TREAT`, lab);
+    expect(v1.status).toBe(200);
+    expect(v1.body.meta.versionId).toBe("1");
+    // The Location the API sends on every write now names a route that answers.
+    expect(v1.headers.location).toBe(`/fhir/Condition/${condition.id}/_history/1`);
+
+    const history = await get(`/fhir/Condition/${condition.id}/_history?purpose=TREAT`, lab);
+    expect(history.status).toBe(200);
+    expect(history.body).toMatchObject({ resourceType: "Bundle", type: "history", total: 2 });
+    expect(history.body.entry.map((e: { resource: FhirJson }) => (e.resource.meta as { versionId: string }).versionId)).toEqual(["2", "1"]);
+
+    expect((await get(`/fhir/Condition/${condition.id}/_history/9?purpose=TREAT`, lab)).status).toBe(404);
+    // Another patient hears the same 404 as for an id that does not exist.
+    expect((await get(`/fhir/Condition/${condition.id}/_history/1`, bobAuth)).status).toBe(404);
+    expect((await get(`/fhir/Condition/${condition.id}/_history`, bobAuth)).status).toBe(404);
+
+    const mine = (await get(`/audit/events?limit=1000`, lab)).body.events.filter((e: { resourceId: string }) => e.resourceId === condition.id);
+    expect(mine.map((e: { decision: string }) => e.decision).slice(-3)).toEqual(["permit", "permit", "rejected"]);
+    // A patient's trail shows accesses to their own data; the regulator sees Bob's attempts on Alice's record.
+    const bobs = (await get(`/audit/events?actor=${bob.address}&limit=1000`, regulator)).body.events.filter((e: { resourceId: string }) => e.resourceId === condition.id);
+    expect(bobs.map((e: { decision: string }) => e.decision)).toEqual(["rejected", "rejected"]);
+  });
+
   it("lets the patient and the custodian read without a consent", async () => {
     const observation = stored.get("Observation")!;
     expect((await get(`/fhir/Observation/${observation.id}`, aliceAuth)).status).toBe(200);
