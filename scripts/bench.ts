@@ -69,7 +69,7 @@ async function main(): Promise<void> {
 
 function benchMerkle(leaves: number) {
   const events: AccessEventFields[] = Array.from({ length: leaves }, (_, i) => ({
-    seq: i + 1, id: randomUUID(), timeMs: Date.now(), actor: "0x" + randomBytes(20).toString("hex"), patient: "0x" + randomBytes(20).toString("hex"),
+    format: 2, seq: i + 1, id: randomUUID(), timeMs: Date.now(), actor: "0x" + randomBytes(20).toString("hex"), requester: "0x" + randomBytes(20).toString("hex"), patient: "0x" + randomBytes(20).toString("hex"),
     action: 1, categories: 8, purposes: 1, decision: 1, consentId: "0x" + randomBytes(32).toString("hex"),
     requestHash: "0x" + randomBytes(32).toString("hex"), prevHash: "0x" + randomBytes(32).toString("hex"),
   }));
@@ -90,7 +90,7 @@ async function benchGroupCommit(app: App, events: number) {
   const draft = () => ({ actor, patient: ZeroAddress, action: 4, decision: 0, request: { method: "POST", path: "/bench" } });
   const t0 = performance.now();
   for (let i = 0; i < events / 10; i++) {
-    await repo.append([{ id: randomUUID(), timeMs: Date.now(), actor, patient: ZeroAddress, action: 4, categories: 0, purposes: 0, decision: 0, consentId: "0x" + "00".repeat(32), requestHash: "0x" + "00".repeat(32), resourceType: null, resourceId: null, justification: null }]);
+    await repo.append([{ id: randomUUID(), timeMs: Date.now(), actor, requester: actor, patient: ZeroAddress, action: 4, categories: 0, purposes: 0, decision: 0, consentId: "0x" + "00".repeat(32), requestHash: "0x" + "00".repeat(32), resourceType: null, resourceId: null, justification: null }]);
   }
   const singlePerSec = (events / 10) / ((performance.now() - t0) / 1000);
   const t1 = performance.now();

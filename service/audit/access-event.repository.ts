@@ -1,16 +1,16 @@
 import { Injectable } from "@nestjs/common";
 import { DataSource, type EntityManager } from "typeorm";
-import { leafHash, type AccessEventFields } from "./access-event";
+import { CURRENT_FORMAT, leafHash, type AccessEventFields } from "./access-event";
 import { AccessEventEntity, AccessLogHeadEntity } from "./audit.entities";
 
 /** An event before it has a place in the chain of events. */
-export type AccessEventDraft = Omit<AccessEventFields, "seq" | "prevHash"> & {
+export type AccessEventDraft = Omit<AccessEventFields, "seq" | "prevHash" | "format"> & {
   resourceType: string | null;
   resourceId: string | null;
   justification: string | null;
 };
 
-/** PostgreSQL allows 65,535 parameters per statement; 17 per row. */
+/** PostgreSQL allows 65,535 parameters per statement; 19 per row. */
 const INSERT_CHUNK_ROWS = 2_000;
 
 export interface TrailQuery {
@@ -43,9 +43,9 @@ export class AccessEventRepository {
       let prev = head.lastLeaf;
       const rows = drafts.map((d) => {
         seq += 1;
-        const fields: AccessEventFields = { ...d, seq, prevHash: prev };
+        const fields: AccessEventFields = { ...d, format: CURRENT_FORMAT, seq, prevHash: prev };
         prev = "0x" + leafHash(fields).toString("hex");
-        return { ...d, seq, prevHash: fields.prevHash, leaf: prev, batchId: null } as AccessEventEntity;
+        return { ...d, format: CURRENT_FORMAT, seq, prevHash: fields.prevHash, leaf: prev, batchId: null } as AccessEventEntity;
       });
       for (let i = 0; i < rows.length; i += INSERT_CHUNK_ROWS) {
         await m.createQueryBuilder().insert().into(AccessEventEntity).values(rows.slice(i, i + INSERT_CHUNK_ROWS)).updateEntity(false).execute();

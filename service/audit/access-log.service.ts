@@ -20,7 +20,10 @@ export interface RequestFacts {
 }
 
 export interface AccessRecord {
+  /** The authenticated caller. */
   actor: string;
+  /** Whom the decision is about, when not the caller (a custodian consulting for another institution). */
+  requester?: string;
   patient?: string | null;
   action: AccessAction;
   decision: AccessDecision;
@@ -80,6 +83,7 @@ export class AccessLogService implements OnModuleInit {
       id,
       timeMs: input.timeMs ?? Date.now(),
       actor: input.actor.toLowerCase(),
+      requester: (input.requester ?? input.actor).toLowerCase(),
       patient: (input.patient ?? ZERO_ADDRESS).toLowerCase(),
       action: input.action,
       categories: input.categories ?? 0,

@@ -41,7 +41,8 @@ export class AnchorBatchRepository {
   }
 
   async markConfirmed(batchId: number, txHash: string, blockNumber: number): Promise<void> {
-    await this.batches.update({ batchId }, { state: "confirmed", txHash, blockNumber, anchoredAt: new Date() });
+    // A confirmed batch's anchoring never changes (the database refuses it).
+    await this.batches.update({ batchId, state: Not("confirmed") }, { state: "confirmed", txHash, blockNumber, anchoredAt: new Date() });
   }
 
   /** Batches whose events overlap [fromMs, toMs), in order, for the export; `afterBatchId` pages. */
@@ -75,6 +76,8 @@ export class AnchorBatchRepository {
   /** Deletes the events of `batchIds` and stamps the batches, keeping their headers verifiable. */
   async pruneEvents(batchIds: number[]): Promise<number> {
     return this.dataSource.transaction(async (m) => {
+      // The one path the append-only trigger lets delete events (docs/access-trail.md): this transaction only.
+      await m.query(`SET LOCAL consentry.retention = 'on'`);
       const deleted = await this.events.deleteEventsOfBatches(m, batchIds);
       await m.update(AnchorBatchEntity, { batchId: In(batchIds) }, { eventsPrunedAt: new Date() });
       return deleted;

@@ -29,7 +29,8 @@ export class AccessEventViewDto {
   @ApiProperty() id!: string;
   @ApiProperty() seq!: number;
   @ApiProperty() time!: string;
-  @ApiProperty() actor!: string;
+  @ApiProperty({ description: "The authenticated caller" }) actor!: string;
+  @ApiProperty({ description: "Whom the decision is about: the caller, or the party a custodian consulted for" }) requester!: string;
   @ApiProperty({ nullable: true, type: String }) patient!: string | null;
   @ApiProperty() action!: string;
   @ApiProperty() decision!: string;

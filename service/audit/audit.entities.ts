@@ -13,7 +13,10 @@ export class AccessEventEntity {
   @Column({ name: "time_ms", type: "bigint", transformer: bigintAsNumber })
   timeMs!: number;
 
+  /** The trail format the leaf was written in (1: no requester in the leaf). */
+  @Column({ type: "smallint" }) format!: 1 | 2;
   @Column({ type: "text" }) actor!: string;
+  @Column({ type: "text" }) requester!: string;
   @Column({ type: "text" }) patient!: string;
   @Column({ type: "smallint" }) action!: number;
   @Column({ type: "integer" }) categories!: number;

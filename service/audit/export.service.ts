@@ -2,10 +2,13 @@ import { Inject, Injectable } from "@nestjs/common";
 import { Readable } from "node:stream";
 import { DEPLOYMENT } from "../chain/chain.tokens";
 import type { Deployment } from "../chain/deployment";
-import { LEAF_TYPES } from "./access-event";
+import { LEAF_TYPES, LEAF_TYPES_V1 } from "./access-event";
 import { AccessEventRepository } from "./access-event.repository";
 import { AnchorBatchRepository } from "./anchor-batch.repository";
 import { StandardTree } from "./merkle";
+
+/** The export format's version (docs/access-trail.md). */
+export const EXPORT_VERSION = 2;
 
 /** Batches fetched per database round trip; memory holds one batch's events at a time. */
 const EXPORT_BATCH_PAGE = 50;
@@ -27,13 +30,14 @@ export class ExportService {
     const d = this.deployment;
     yield json({
       kind: "header",
-      version: 1,
+      version: EXPORT_VERSION,
       chainId: d.chainId,
       accessLedger: d.contracts.AccessLedger.address,
       consentRegistry: d.contracts.ConsentRegistry.address,
       from: new Date(fromMs).toISOString(),
       to: new Date(toMs).toISOString(),
       leafTypes: LEAF_TYPES,
+      leafTypesV1: LEAF_TYPES_V1,
     });
     let batchCount = 0;
     let eventCount = 0;
@@ -64,11 +68,13 @@ export class ExportService {
           eventCount++;
           chunk += json({
             kind: "event",
+            format: e.format,
             batchId: batch.batchId,
             seq: e.seq,
             id: e.id,
             time: e.timeMs,
             actor: e.actor,
+            requester: e.requester,
             patient: e.patient,
             action: e.action,
             categories: String(e.categories),

@@ -2,7 +2,7 @@ import { Inject, Injectable } from "@nestjs/common";
 import { DEPLOYMENT } from "../chain/chain.tokens";
 import type { Deployment } from "../chain/deployment";
 import { conflict, notFound } from "../common/problem";
-import { LEAF_TYPES, leafValues } from "./access-event";
+import { leafTypesOf, leafValues } from "./access-event";
 import { AccessEventRepository } from "./access-event.repository";
 import type { BatchViewDto, EventProofDto } from "./audit.dto";
 import type { AccessEventEntity, AnchorBatchEntity } from "./audit.entities";
@@ -43,7 +43,7 @@ export class ProofService {
     return {
       eventId: event.id,
       seq: event.seq,
-      leafEncoding: [...LEAF_TYPES],
+      leafEncoding: [...leafTypesOf(event.format)],
       leafValues: leafValues(event).map((v) => (typeof v === "bigint" ? v.toString() : v)),
       leaf: event.leaf,
       proof: tree.proof(leaf).map((node) => "0x" + node.toString("hex")),

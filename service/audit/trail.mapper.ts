@@ -10,6 +10,7 @@ export function toEventView(e: AccessEventEntity): AccessEventViewDto {
     seq: e.seq,
     time: new Date(e.timeMs).toISOString(),
     actor: e.actor,
+    requester: e.requester,
     patient: e.patient === ZERO_ADDRESS ? null : e.patient,
     action: ACTION_NAMES[e.action as AccessAction],
     decision: DECISION_NAMES[e.decision as AccessDecision],

@@ -4,10 +4,18 @@ import { ChainTransactions1764150000000 } from "./migrations/1764150000000-Chain
 import { ConsentLifecycle1764160000000 } from "./migrations/1764160000000-ConsentLifecycle";
 import { Records1764170000000 } from "./migrations/1764170000000-Records";
 import { AccessTrail1764180000000 } from "./migrations/1764180000000-AccessTrail";
+import { TrailV2AppendOnly1764190000000 } from "./migrations/1764190000000-TrailV2AppendOnly";
 import { pgliteDriver } from "./pglite-driver";
 
 /** Every migration in order. Schema changes happen here only; `synchronize` stays off. */
-export const MIGRATIONS = [Init1764140000000, ChainTransactions1764150000000, ConsentLifecycle1764160000000, Records1764170000000, AccessTrail1764180000000];
+export const MIGRATIONS = [
+  Init1764140000000,
+  ChainTransactions1764150000000,
+  ConsentLifecycle1764160000000,
+  Records1764170000000,
+  AccessTrail1764180000000,
+  TrailV2AppendOnly1764190000000,
+];
 
 export interface DatabaseSettings {
   DATABASE_URL?: string;

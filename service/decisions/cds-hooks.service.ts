@@ -41,6 +41,7 @@ export class CdsHooksService {
     return this.accessLog.audited({ actor: actor.address, action: AccessAction.ConsentDecision, categories: 0, purposes: 0, request }, async (attempt) => {
       attempt.patient = await this.resolvePatient(context.patientId, actor.address);
       const requester = this.resolveActor(context.actor) ?? actor.address;
+      attempt.requester = requester;
       attempt.purposes = this.purposes(context.purposeOfUse);
       attempt.categories = this.categories(context.class);
       const result = await this.decisions.decide({ patient: attempt.patient, requester, categories: attempt.categories, purposes: attempt.purposes });

@@ -19,7 +19,7 @@ export class ConsentDecisionsService {
   async ask(actor: Actor, dto: DecisionRequestDto, request: RequestFacts): Promise<DecisionResponseDto> {
     const requester = getAddress(dto.requester ?? actor.address);
     const purposes = purposeBit(dto.purpose);
-    const attempt = { actor: actor.address, patient: dto.patient, action: AccessAction.ConsentDecision, categories: dto.categories, purposes, request };
+    const attempt = { actor: actor.address, requester, patient: dto.patient, action: AccessAction.ConsentDecision, categories: dto.categories, purposes, request };
     return this.accessLog.audited(attempt, async () => {
       const result = await this.decisions.decide({ patient: dto.patient, requester, categories: dto.categories, purposes });
       return {
