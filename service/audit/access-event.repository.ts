@@ -70,6 +70,27 @@ export class AccessEventRepository {
       .getMany();
   }
 
+  /** Events with seq in [firstSeq, lastSeq], in order: what a batch's range should hold. */
+  eventsInRange(firstSeq: number, lastSeq: number): Promise<AccessEventEntity[]> {
+    return this.dataSource
+      .getRepository(AccessEventEntity)
+      .createQueryBuilder("e")
+      .where("e.seq BETWEEN :firstSeq AND :lastSeq", { firstSeq, lastSeq })
+      .orderBy("e.seq", "ASC")
+      .getMany();
+  }
+
+  /** The log head and the last event, read in one statement (one snapshot), for the trail monitor. */
+  async headState(): Promise<{ lastSeq: number; lastLeaf: string; maxSeq: number; maxLeaf: string | null }> {
+    const [row] = (await this.dataSource.query(
+      `SELECT h.last_seq, h.last_leaf, e.seq AS max_seq, e.leaf AS max_leaf
+         FROM access_log_head h
+         LEFT JOIN LATERAL (SELECT seq, leaf FROM access_events ORDER BY seq DESC LIMIT 1) e ON true
+        WHERE h.id = 1`,
+    )) as Array<{ last_seq: string; last_leaf: string; max_seq: string | null; max_leaf: string | null }>;
+    return { lastSeq: Number(row.last_seq), lastLeaf: row.last_leaf, maxSeq: Number(row.max_seq ?? 0), maxLeaf: row.max_leaf };
+  }
+
   eventsOfBatch(batchId: number): Promise<AccessEventEntity[]> {
     return this.dataSource.getRepository(AccessEventEntity).find({ where: { batchId }, order: { seq: "ASC" } });
   }

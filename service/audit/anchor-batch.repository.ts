@@ -22,6 +22,11 @@ export class AnchorBatchRepository {
     return this.batches.findOneBy({ batchId });
   }
 
+  /** Batches after `batchId`, in order, at most `limit`. */
+  after(batchId: number, limit: number): Promise<AnchorBatchEntity[]> {
+    return this.batches.createQueryBuilder("b").where("b.batch_id > :batchId", { batchId }).orderBy("b.batchId", "ASC").limit(limit).getMany();
+  }
+
   /** Batches not yet confirmed on chain, oldest first: they are anchored before anything new. */
   unconfirmed(): Promise<AnchorBatchEntity[]> {
     return this.batches.find({ where: { state: Not("confirmed") }, order: { batchId: "ASC" } });

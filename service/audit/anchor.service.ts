@@ -12,6 +12,7 @@ import { AccessLogService } from "./access-log.service";
 import type { AccessEventEntity, AnchorBatchEntity } from "./audit.entities";
 import { AnchorBatchRepository } from "./anchor-batch.repository";
 import { StandardTree } from "./merkle";
+import { TrailMonitor } from "./trail-monitor.service";
 
 /** How long one anchoring transaction may take before the tick gives up and retries later. */
 export const ANCHOR_TX_TIMEOUT_MS = 60_000;
@@ -45,6 +46,7 @@ export class AnchorService implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly batches: AnchorBatchRepository,
     private readonly transactions: TransactionService,
     private readonly locks: LockService,
+    private readonly monitor: TrailMonitor,
     accessLog: AccessLogService,
   ) {
     this.ledger = chain.ledger;
@@ -110,9 +112,12 @@ export class AnchorService implements OnApplicationBootstrap, OnModuleDestroy {
    * before a break-glass event, which goes alone. Returns null when there is nothing to close yet.
    */
   private async closeBatch(): Promise<AnchorBatchEntity | null> {
+    // Only what the trail's own check vouches for is anchored: a forged or edited event must not be laundered onto the chain.
+    const verifiedThrough = await this.monitor.checkNew();
+    if (verifiedThrough === null) return null;
     const last = await this.batches.last();
     const firstSeq = (last?.lastSeq ?? 0) + 1;
-    const pending = await this.events.eventsFrom(firstSeq, this.config.BATCH_MAX_EVENTS);
+    const pending = (await this.events.eventsFrom(firstSeq, this.config.BATCH_MAX_EVENTS)).filter((e) => e.seq <= verifiedThrough);
     if (pending.length === 0) return null;
     // Aged by when this instance first saw the event waiting, not by its access time, which may run ahead
     // of this clock when block times do.

@@ -11,6 +11,7 @@ import { ExportService } from "./export.service";
 import { ProofService } from "./proof.service";
 import { RefusalRecorder } from "./refusal-recorder";
 import { RetentionService } from "./retention.service";
+import { TrailMonitor } from "./trail-monitor.service";
 import { TrailService } from "./trail.service";
 
 /**
@@ -20,7 +21,7 @@ import { TrailService } from "./trail.service";
 @Module({
   imports: [TypeOrmModule.forFeature([AccessEventEntity, AccessLogHeadEntity, AnchorBatchEntity]), AuthModule],
   controllers: [AuditController],
-  providers: [AccessEventRepository, AnchorBatchRepository, AccessLogService, AnchorService, ProofService, TrailService, ExportService, RefusalRecorder, RetentionService],
-  exports: [AccessLogService, AnchorService, AnchorBatchRepository, RefusalRecorder, TrailService],
+  providers: [AccessEventRepository, AnchorBatchRepository, AccessLogService, AnchorService, ProofService, TrailService, ExportService, RefusalRecorder, RetentionService, TrailMonitor],
+  exports: [AccessLogService, AnchorService, AnchorBatchRepository, RefusalRecorder, TrailService, TrailMonitor],
 })
 export class AuditModule {}

@@ -8,6 +8,7 @@ import type { BatchViewDto, EventProofDto } from "./audit.dto";
 import type { AccessEventEntity, AnchorBatchEntity } from "./audit.entities";
 import { AnchorBatchRepository } from "./anchor-batch.repository";
 import { StandardTree } from "./merkle";
+import { trailIntegrityProblem } from "./trail-integrity";
 import { toBatchView } from "./trail.mapper";
 
 /** Trees kept in memory: proofs are usually asked for recent batches, one after another. */
@@ -39,6 +40,8 @@ export class ProofService {
     const batch = await this.batch(event.batchId);
     if (batch.state !== "confirmed") throw conflict("not-yet-anchored", "Not anchored yet", "The event's batch is not confirmed on chain yet");
     const tree = await this.treeOf(batch);
+    // The batch's stored events must still build its stored root; otherwise the path would prove nothing.
+    if ("0x" + tree.root.toString("hex") !== batch.root) throw trailIntegrityProblem(batch.firstSeq);
     const leaf = Buffer.from(event.leaf.slice(2), "hex");
     return {
       eventId: event.id,

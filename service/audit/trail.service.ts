@@ -7,6 +7,7 @@ import { AccessAction, AccessDecision, RELEASING_DECISIONS } from "../domain/acc
 import type { AccessEventViewDto, BatchViewDto, EventProofDto, TrailPageDto, TrailQueryDto } from "./audit.dto";
 import type { AccessEventEntity } from "./audit.entities";
 import { ProofService } from "./proof.service";
+import { assertIntact } from "./trail-integrity";
 import { toEventView } from "./trail.mapper";
 
 const DEFAULT_PAGE = 100;
@@ -22,6 +23,7 @@ export class TrailService {
 
   async list(actor: Actor, dto: TrailQueryDto): Promise<TrailPageDto> {
     const rows = await this.events.query(this.scope(actor, dto));
+    assertIntact(rows);
     const limit = dto.limit ?? DEFAULT_PAGE;
     return {
       events: rows.map((e) => (this.hidesSubject(actor, e) ? redactSubject(toEventView(e)) : toEventView(e))),
@@ -30,12 +32,15 @@ export class TrailService {
   }
 
   /** The events of the trail the caller may see, for the FHIR AuditEvent view. */
-  visibleEvents(actor: Actor, patient: string | undefined, limit = DEFAULT_PAGE): Promise<AccessEventEntity[]> {
-    return this.events.query(this.scope(actor, { patient, limit }));
+  async visibleEvents(actor: Actor, patient: string | undefined, limit = DEFAULT_PAGE): Promise<AccessEventEntity[]> {
+    const rows = await this.events.query(this.scope(actor, { patient, limit }));
+    assertIntact(rows);
+    return rows;
   }
 
   async proof(actor: Actor, eventId: string): Promise<EventProofDto> {
     const event = await this.visibleEvent(actor, eventId);
+    assertIntact([event]);
     const proof = await this.proofs.proof(event);
     // The leaf and path still prove the attempt was anchored; the values would name the patient.
     return this.hidesSubject(actor, event) ? { ...proof, leafValues: null } : proof;

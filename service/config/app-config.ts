@@ -87,6 +87,14 @@ export class AppConfig {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
   BATCH_MAX_EVENTS = 1_000;
 
+  /** How often the trail monitor checks new events and advances its sweep of the whole trail. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(50) @Max(600_000)
+  TRAIL_CHECK_MS = 1_000;
+
+  /** Events the monitor's sweep re-verifies per check: a full sweep takes (trail length / this) checks. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(10_000_000)
+  TRAIL_SWEEP_EVENTS = 50_000;
+
   /** Access events are kept at least this long; 0 lets an admin prune anything anchored (tests, demos). */
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(36_500)
   AUDIT_RETENTION_DAYS = 183;

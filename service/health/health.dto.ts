@@ -22,5 +22,10 @@ export class HealthReport {
   indexer!: DependencyHealth;
   @ApiProperty({ type: DependencyHealth, description: "Anchor backlog: unconfirmed batches and events not yet in a batch" })
   anchoring!: DependencyHealth;
+  @ApiProperty({
+    type: DependencyHealth,
+    description: "The trail's self-check: on a mismatch, the first bad seq and why (leaf-mismatch, hash-link-broken, event-missing, head-mismatch, root-mismatch, chain-root-mismatch)",
+  })
+  trail!: DependencyHealth;
   @ApiProperty({ type: DeploymentSummary }) deployment!: DeploymentSummary;
 }

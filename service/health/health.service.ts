@@ -2,6 +2,7 @@ import { Injectable } from "@nestjs/common";
 import { ChainService } from "../chain/chain.service";
 import { ConsentIndexer } from "../projection/consent-indexer";
 import { AnchorBatchRepository } from "../audit/anchor-batch.repository";
+import { TrailMonitor } from "../audit/trail-monitor.service";
 import { ServiceMetaRepository } from "../database/service-meta.repository";
 import type { HealthReport } from "./health.dto";
 
@@ -15,6 +16,7 @@ export class HealthService {
     private readonly meta: ServiceMetaRepository,
     private readonly indexer: ConsentIndexer,
     private readonly batches: AnchorBatchRepository,
+    private readonly trailMonitor: TrailMonitor,
   ) {}
 
   async report(): Promise<HealthReport> {
@@ -33,12 +35,17 @@ export class HealthService {
       probe(async () => this.batches.backlog()),
     ]);
     const { deployment } = this.chain;
+    const { ok: trailOk, failure, ...trailProgress } = this.trailMonitor.report();
+    const trail = trailOk
+      ? { ok: true as const, ...trailProgress }
+      : { ok: false as const, error: `the access trail fails its integrity check at seq ${failure!.seq} (${failure!.reason})`, failure, ...trailProgress };
     return {
-      status: database.ok && chain.ok && indexer.ok ? "ok" : "unavailable",
+      status: database.ok && chain.ok && indexer.ok && trail.ok ? "ok" : "unavailable",
       database,
       chain,
       indexer,
       anchoring,
+      trail,
       deployment: {
         network: deployment.network,
         chainId: deployment.chainId,
