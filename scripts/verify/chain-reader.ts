@@ -25,6 +25,8 @@ export const CONSENT_REGISTRY_ABI = [
 
 export const INSTITUTION_ROLE = id("INSTITUTION_ROLE");
 
+const ZERO_ID = "0x" + "00".repeat(32);
+
 /** ConsentRegistry.Decision. */
 export const ChainDecision = { NoConsent: 0, Permit: 1, Deny: 2 } as const;
 
@@ -53,6 +55,8 @@ export interface OnChainConsent {
 export interface ChainDecisionResult {
   decision: number;
   consentId: string;
+  /** Set, instead of a decision, when decide() refuses the question itself (no or unknown category or purpose bits). */
+  invalid?: string;
 }
 
 /**
@@ -169,8 +173,15 @@ export class ChainReader {
     const key = timeline && at < timeline.finalBefore ? `${question}i${intervalOf(timeline.boundaries, at)}` : `${question}t${at}`;
     return this.decisions.getOrLoad(key, async () => {
       this.calls++;
-      const [decision, consentId] = await this.registry.decide(patient, requester, categories, purposes, at);
-      return { decision: Number(decision), consentId: (consentId as string).toLowerCase() };
+      try {
+        const [decision, consentId] = await this.registry.decide(patient, requester, categories, purposes, at);
+        return { decision: Number(decision), consentId: (consentId as string).toLowerCase() };
+      } catch (error) {
+        // A trail may record a question the chain refuses to answer: that is the trail's fault, not a reason to stop.
+        const name = revertName(error);
+        if (name === "InvalidCategories" || name === "InvalidPurposes") return { decision: -1, consentId: ZERO_ID, invalid: name };
+        throw error;
+      }
     });
   }
 

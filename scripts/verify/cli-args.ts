@@ -9,8 +9,9 @@ export interface VerifyArgs {
 export const USAGE = `Usage: npm run verify -- --export FILE --rpc URL --deployment FILE [--report FILE]
 
 Verifies an access-trail export (NDJSON, docs/access-trail.md) against the chain alone:
-leaves, sequence, hash links, inclusion proofs against on-chain batch roots, and every
-permit against the on-chain consent active at that moment. Break-glass accesses are listed.
+leaves (trail formats 1 and 2), sequence, hash links, inclusion proofs against on-chain
+batch roots, the export's time range, and every permit and deny against the on-chain
+consents of its requester at that moment. Break-glass accesses are listed.
 
   --export FILE       the export from GET /audit/export
   --rpc URL           a JSON-RPC endpoint of the chain (default: $CHAIN_RPC_URL)

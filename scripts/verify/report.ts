@@ -125,7 +125,8 @@ export function summary(report: VerifyReport, reportFile: string): string {
     const runs = report.pruned.map((p) => (p.fromBatch === p.toBatch ? `#${p.fromBatch}` : `#${p.fromBatch}–#${p.toBatch}`)).join(", ");
     lines.push(`  pruned       ${n(c.prunedBatches)} batches${c.prunedBatches > 0 ? `, checked against the chain's header only (${runs})` : ""}`);
     lines.push(`  events       ${n(c.events)} (leaf, sequence, hash link, proof to the on-chain root)`);
-    lines.push(`  permits      ${n(c.permits)} checked against on-chain consents and decide()`);
+    lines.push(`  permits      ${n(c.permits)} checked against on-chain consents and decide(), for the requester`);
+    lines.push(`  denies       ${n(c.denies)} checked against decide()`);
     lines.push(`  break-glass  ${n(c.breakGlass)} flagged${c.breakGlass > 0 ? " (listed in the report)" : ""}`);
   }
   const p = report.performance;

@@ -6,8 +6,25 @@
  * service's operator controls, so the spec is restated here and cross-checked in tests.
  */
 
-/** ABI types of the leaf fields, in the order of the spec's table. Part of the anchored format. */
+/** ABI types of format 2's leaf fields, in the order of the spec's table. Part of the anchored format. */
 export const LEAF_TYPES = [
+  "uint64", // seq
+  "bytes16", // id
+  "uint64", // time (unix ms)
+  "address", // actor
+  "address", // requester
+  "address", // patient
+  "uint8", // action
+  "uint256", // categories
+  "uint256", // purposes
+  "uint8", // decision
+  "bytes32", // consentId
+  "bytes32", // requestHash
+  "bytes32", // prevHash
+] as const;
+
+/** Format 1's leaf types: format 2's without `requester`. Events keep the format they were anchored in. */
+export const LEAF_TYPES_V1 = [
   "uint64", // seq
   "bytes16", // id
   "uint64", // time (unix ms)
@@ -22,7 +39,10 @@ export const LEAF_TYPES = [
   "bytes32", // prevHash
 ] as const;
 
-export const EXPORT_VERSION = 1;
+export type EventFormat = 1 | 2;
+
+/** Export versions this verifier reads: 1 (all events format 1, no requester) and 2 (per-event format). */
+export const EXPORT_VERSIONS: readonly number[] = [1, 2];
 
 /** Decisions (docs/access-trail.md). */
 export const Decision = {
@@ -42,12 +62,18 @@ export const PURPOSE_ETREAT = 1n << 1n;
 export const ZERO_HASH = "0x" + "00".repeat(32);
 export const ZERO_ADDRESS = "0x" + "00".repeat(20);
 
-/** The twelve anchored fields. Hex values are normalised to lower case; `idHex` is 0x + 32 hex digits. */
+/**
+ * The anchored fields. Hex values are normalised to lower case; `idHex` is 0x + 32 hex digits.
+ * `requester` is part of the leaf only in format 2; in format 1 it equals `actor`, so consent checks can
+ * always ask about `requester`.
+ */
 export interface LeafFields {
+  format: EventFormat;
   seq: number;
   idHex: string;
   time: number;
   actor: string;
+  requester: string;
   patient: string;
   action: number;
   categories: bigint;
@@ -64,9 +90,12 @@ export interface HeaderLine {
   chainId: number;
   accessLedger: string;
   consentRegistry: string;
-  from: unknown;
-  to: unknown;
+  /** The export's time range [from, to), unix ms (ISO 8601 in the file). */
+  from: number;
+  to: number;
   leafTypes: string[];
+  /** Format 1's leaf types; version 2 only. */
+  leafTypesV1: string[] | null;
 }
 
 export interface BatchLine {
@@ -109,8 +138,11 @@ const DECIMAL = /^(0|[1-9][0-9]{0,77})$/;
 const UINT64_MAX = (1n << 64n) - 1n;
 const UINT256_MAX = (1n << 256n) - 1n;
 
-/** Parses one NDJSON line; throws FormatError naming the offending field. */
-export function parseLine(text: string): TrailLine {
+/**
+ * Parses one NDJSON line; throws FormatError naming the offending field. `exportVersion` is the header's:
+ * a version 1 export's events carry no `format` or `requester` and are all format 1.
+ */
+export function parseLine(text: string, exportVersion = 1): TrailLine {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -121,7 +153,7 @@ export function parseLine(text: string): TrailLine {
   const o = value as Record<string, unknown>;
   switch (o.kind) {
     case "event":
-      return parseEvent(o);
+      return parseEvent(o, exportVersion);
     case "batch":
       return parseBatch(o);
     case "header":
@@ -133,7 +165,7 @@ export function parseLine(text: string): TrailLine {
   }
 }
 
-function parseEvent(o: Record<string, unknown>): EventLine {
+function parseEvent(o: Record<string, unknown>, exportVersion: number): EventLine {
   if (!Array.isArray(o.proof)) throw new FormatError("proof is not an array");
   const proof = o.proof.map(proofNode);
   const id = o.id;
@@ -142,14 +174,18 @@ function parseEvent(o: Record<string, unknown>): EventLine {
   if (typeof id === "string" && UUID.test(id)) idHex = "0x" + id.replace(/-/g, "").toLowerCase();
   else if (typeof id === "string" && HEX16.test(id)) idHex = id.toLowerCase();
   else throw new FormatError("id is neither a UUID nor 16-byte hex");
+  const format = eventFormat(o, exportVersion);
+  const actor = hex(o, "actor", HEX20);
   return {
     kind: "event",
+    format,
     batchId: count(o, "batchId"),
     seq: uint64(o, "seq"),
     id,
     idHex,
     time: uint64(o, "time"),
-    actor: hex(o, "actor", HEX20),
+    actor,
+    requester: requesterOf(o, format, actor),
     patient: hex(o, "patient", HEX20),
     action: uint8(o, "action"),
     categories: uint256(o, "categories"),
@@ -161,6 +197,23 @@ function parseEvent(o: Record<string, unknown>): EventLine {
     leaf: hex(o, "leaf", HEX32),
     proof,
   };
+}
+
+function eventFormat(o: Record<string, unknown>, exportVersion: number): EventFormat {
+  if (exportVersion === 1) {
+    if (o.format !== undefined && o.format !== 1) throw new FormatError("a version 1 export holds format 1 events only");
+    return 1;
+  }
+  if (o.format !== 1 && o.format !== 2) throw new FormatError("format is not 1 or 2");
+  return o.format;
+}
+
+/** Format 1 leaves have no requester: a line may repeat the actor there, but claiming anyone else is unanchored. */
+function requesterOf(o: Record<string, unknown>, format: EventFormat, actor: string): string {
+  if (format === 2) return hex(o, "requester", HEX20);
+  if (o.requester === undefined) return actor;
+  if (hex(o, "requester", HEX20) !== actor) throw new FormatError("a format 1 event's requester must repeat its actor");
+  return actor;
 }
 
 /** Decodes a 0x-prefixed 32-byte node; Buffer.from stops at the first non-hex digit, so a short result means bad input. */
@@ -189,19 +242,33 @@ function parseBatch(o: Record<string, unknown>): BatchLine {
 }
 
 function parseHeader(o: Record<string, unknown>): HeaderLine {
-  if (!Array.isArray(o.leafTypes) || !o.leafTypes.every((t) => typeof t === "string")) {
-    throw new FormatError("leafTypes is not an array of strings");
-  }
   return {
     kind: "header",
     version: count(o, "version"),
     chainId: count(o, "chainId"),
     accessLedger: hex(o, "accessLedger", HEX20),
     consentRegistry: hex(o, "consentRegistry", HEX20),
-    from: o.from,
-    to: o.to,
-    leafTypes: o.leafTypes as string[],
+    from: instant(o, "from"),
+    to: instant(o, "to"),
+    leafTypes: strings(o, "leafTypes"),
+    leafTypesV1: o.leafTypesV1 === undefined ? null : strings(o, "leafTypesV1"),
   };
+}
+
+function strings(o: Record<string, unknown>, field: string): string[] {
+  const v = o[field];
+  if (!Array.isArray(v) || !v.every((t) => typeof t === "string")) throw new FormatError(`${field} is not an array of strings`);
+  return v as string[];
+}
+
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** An ISO 8601 instant with a zone, as the service writes `from` and `to`, in unix ms. */
+function instant(o: Record<string, unknown>, field: string): number {
+  const v = o[field];
+  const ms = typeof v === "string" && ISO_INSTANT.test(v) ? Date.parse(v) : NaN;
+  if (!Number.isSafeInteger(ms) || ms < 0) throw new FormatError(`${field} is not an ISO 8601 instant`);
+  return ms;
 }
 
 function hex(o: Record<string, unknown>, field: string, pattern: RegExp): string {

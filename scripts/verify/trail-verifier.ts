@@ -1,25 +1,17 @@
-import { createReadStream } from "node:fs";
-import { createInterface } from "node:readline";
 import type { ChainReader, OnChainBatch } from "./chain-reader";
-import { checkPermit } from "./consent-check";
+import { CheckQueue } from "./check-queue";
+import { checkDecision } from "./consent-check";
 import type { DeploymentInfo } from "./deployment-file";
-import { fail, VerificationFailure, type Failure, type FirstFailure, type Location } from "./failures";
+import { fail, VerificationFailure, type FirstFailure, type Location, type Neighbour } from "./failures";
+import { checkHeader } from "./header-check";
 import { Keccak } from "./keccak";
 import { LeafEncoder, leafHash } from "./leaf";
+import { peekLine, type PeekedLine } from "./line-peek";
+import { LineSource } from "./line-source";
 import { bytesHex, hexBytes, processProof } from "./merkle";
-import {
-  Decision,
-  EXPORT_VERSION,
-  FormatError,
-  LEAF_TYPES,
-  parseLine,
-  PURPOSE_ETREAT,
-  ZERO_HASH,
-  type BatchLine,
-  type EndLine,
-  type EventLine,
-  type HeaderLine,
-} from "./trail-format";
+import { describeMissing, lookAhead, type BatchSoFar } from "./missing-events";
+import { TimeRangeCheck } from "./time-range";
+import { Decision, FormatError, parseLine, PURPOSE_ETREAT, ZERO_HASH, type BatchLine, type EndLine, type EventLine, type HeaderLine } from "./trail-format";
 
 export interface BreakGlassEntry {
   seq: number;
@@ -51,7 +43,9 @@ export interface Checked {
   leaves: number;
   proofs: number;
   hashLinks: number;
+  /** Permits and denies checked against the chain (those naming a patient). */
   permits: number;
+  denies: number;
   breakGlass: number;
   chainCalls: number;
 }
@@ -61,7 +55,8 @@ export interface VerifyResult {
   checked: Checked;
   firstFailure: FirstFailure | null;
   pruned: PrunedRange[];
-  export: { from: unknown; to: unknown; firstBatch: number | null; lastBatch: number | null; firstSeq: number | null; lastSeq: number | null };
+  /** `from` and `to` as ISO 8601 instants. */
+  export: { from: string | null; to: string | null; firstBatch: number | null; lastBatch: number | null; firstSeq: number | null; lastSeq: number | null };
   chain: { chainId: number; accessLedger: string; consentRegistry: string; batchCount: number | null };
 }
 
@@ -70,7 +65,7 @@ export interface VerifyOptions {
   chain: ChainReader;
   deployment: DeploymentInfo;
   breakGlass: BreakGlassSink;
-  /** Permit checks in flight at once. They wait on the chain; batching them over HTTP is what makes it fast. */
+  /** Consent checks in flight at once. They wait on the chain; batching them over HTTP is what makes it fast. */
   window?: number;
 }
 
@@ -80,6 +75,7 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyResult>
   return verifier.run();
 }
 
+
 interface OpenBatch {
   line: BatchLine;
   onChain: OnChainBatch;
@@ -88,14 +84,13 @@ interface OpenBatch {
   nextSeq: number;
 }
 
-interface PendingCheck {
-  where: Location;
-  outcome: Promise<{ failure: Failure | null } | { error: unknown }>;
-}
+/** Failures that a deleted event causes in its batch: reported as the deletion instead (see diagnose). */
+const CONSEQUENCES_OF_A_GAP = new Set(["sequence-gap", "proof-invalid", "hash-link-broken"]);
 
 class TrailVerifier {
   private readonly encoder = new LeafEncoder();
   private readonly window: number;
+  private readonly checks = new CheckQueue();
   private readonly checked: Checked = {
     lines: 0,
     batches: 0,
@@ -105,21 +100,26 @@ class TrailVerifier {
     proofs: 0,
     hashLinks: 0,
     permits: 0,
+    denies: 0,
     breakGlass: 0,
     chainCalls: 0,
   };
   private readonly pruned: PrunedRange[] = [];
-  private readonly pending: PendingCheck[] = [];
   private header: HeaderLine | null = null;
+  private timeRange: TimeRangeCheck | null = null;
   private batch: OpenBatch | null = null;
   /** The last batch seen (pruned or not), for contiguity. */
   private previousBatch: { batchId: number; lastSeq: number; pruned: boolean } | null = null;
   /** The leaf of the event before the next one, or null when it is not in the export (mid-history, pruned). */
   private previousLeaf: string | null = null;
+  /** The last event verified, when the next seq follows it: a missing event's neighbour. */
+  private lastEvent: Neighbour | null = null;
   private ended = false;
   private line = 0;
   /** A line that did not parse: malformed if another line follows, a cut-off export if it was the last. */
-  private unparsed: { line: number; message: string } | null = null;
+  private unparsed: { line: number; message: string; peek: PeekedLine } | null = null;
+  /** Set when a batch closed short of its range: the deletion's diagnosis reads on to the next event. */
+  private closedShort: BatchSoFar | null = null;
   private firstBatch: number | null = null;
   private firstSeq: number | null = null;
   private lastSeq: number | null = null;
@@ -139,21 +139,22 @@ class TrailVerifier {
     try {
       await this.checkChain();
       await this.readExport();
-      await this.settle(0);
+      await this.checks.settle(0);
     } catch (error) {
       if (!(error instanceof VerificationFailure)) throw error;
-      firstFailure = await this.earliest(error.failure);
+      firstFailure = await this.checks.earliest(error.failure);
     }
     this.checked.chainCalls = this.options.chain.calls;
     const d = this.options.deployment;
+    const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
     return {
       ok: firstFailure === null,
       checked: this.checked,
       firstFailure,
       pruned: this.pruned,
       export: {
-        from: this.header?.from ?? null,
-        to: this.header?.to ?? null,
+        from: iso(this.header?.from),
+        to: iso(this.header?.to),
         firstBatch: this.firstBatch,
         lastBatch: this.previousBatch?.batchId ?? null,
         firstSeq: this.firstSeq,
@@ -161,17 +162,6 @@ class TrailVerifier {
       },
       chain: { chainId: d.chainId, accessLedger: d.accessLedger, consentRegistry: d.consentRegistry, batchCount: this.batchCount },
     };
-  }
-
-  /** Permit checks still in flight concern earlier events, so any failure among them comes first. */
-  private async earliest(failure: FirstFailure): Promise<FirstFailure> {
-    try {
-      await this.settle(0);
-    } catch (error) {
-      if (error instanceof VerificationFailure) return error.failure;
-      throw error;
-    }
-    return failure;
   }
 
   private async checkChain(): Promise<void> {
@@ -186,32 +176,35 @@ class TrailVerifier {
   }
 
   private async readExport(): Promise<void> {
-    const input = createReadStream(this.options.exportFile, { highWaterMark: 1 << 20 });
-    const lines = createInterface({ input, crlfDelay: Infinity });
+    const source = new LineSource(this.options.exportFile);
     try {
-      for await (const text of lines) {
-        this.line++;
-        const work = this.onLine(text);
-        if (work) await work;
-        if (this.pending.length >= this.window) await this.settle(this.window >> 1);
+      for (let text = await source.next(); text !== null; text = await source.next()) {
+        this.line = source.line;
+        try {
+          const work = this.onLine(text);
+          if (work) await work;
+          if (this.checks.size >= this.window) await this.checks.settle(this.window >> 1);
+        } catch (error) {
+          if (!(error instanceof VerificationFailure)) throw error;
+          throw new VerificationFailure(await this.diagnose(error.failure, source));
+        }
       }
+      this.onEndOfFile();
     } finally {
-      lines.close();
-      input.destroy();
+      source.close();
     }
-    this.onEndOfFile();
   }
 
   private onLine(text: string): Promise<void> | void {
     if (text.trim() === "") return;
-    if (this.unparsed) throw fail(this.here(), "malformed-line", `line ${this.unparsed.line}: ${this.unparsed.message}`);
+    if (this.unparsed) throw fail(this.unparsedAt(), "malformed-line", `line ${this.unparsed.line}: ${this.unparsed.message}`);
     this.checked.lines++;
     let parsed;
     try {
-      parsed = parseLine(text);
+      parsed = parseLine(text, this.header?.version);
     } catch (error) {
       if (!(error instanceof FormatError)) throw error;
-      this.unparsed = { line: this.line, message: error.message };
+      this.unparsed = { line: this.line, message: error.message, peek: peekLine(text) };
       return;
     }
     if (this.ended) throw fail(this.here(), "malformed-line", `line ${this.line} follows the end line`);
@@ -231,22 +224,15 @@ class TrailVerifier {
   private onHeader(h: HeaderLine): void {
     const where = this.here();
     if (this.header) throw fail(where, "malformed-line", `a second header on line ${this.line}`);
-    const d = this.options.deployment;
-    if (h.version !== EXPORT_VERSION) throw fail(where, "header-mismatch", `export version ${h.version}, this verifier reads ${EXPORT_VERSION}`);
-    if (h.chainId !== d.chainId) throw fail(where, "header-mismatch", `export is for chain ${h.chainId}, the deployment is on ${d.chainId}`);
-    if (h.accessLedger !== d.accessLedger) throw fail(where, "header-mismatch", `export's AccessLedger ${h.accessLedger} is not the deployment's ${d.accessLedger}`);
-    if (h.consentRegistry !== d.consentRegistry) {
-      throw fail(where, "header-mismatch", `export's ConsentRegistry ${h.consentRegistry} is not the deployment's ${d.consentRegistry}`);
-    }
-    if (h.leafTypes.length !== LEAF_TYPES.length || h.leafTypes.some((t, i) => t !== LEAF_TYPES[i])) {
-      throw fail(where, "header-mismatch", `leafTypes ${JSON.stringify(h.leafTypes)} differ from the spec's`);
-    }
+    const mismatch = checkHeader(h, this.options.deployment);
+    if (mismatch) throw fail(where, mismatch.reason, mismatch.detail);
     this.header = h;
+    this.timeRange = new TimeRangeCheck(h.from, h.to);
   }
 
   private async onBatch(b: BatchLine): Promise<void> {
     const where: Location = { seq: b.firstSeq, id: null, batchId: b.batchId, line: this.line };
-    this.requireBatchComplete("sequence-gap");
+    this.closeBatch("batch");
     const prev = this.previousBatch;
     // The first batch may start anywhere (an export of a time range); after it, no batch may be skipped.
     if (prev && b.batchId !== prev.batchId + 1) {
@@ -273,11 +259,13 @@ class TrailVerifier {
     }
     this.lastSeq = b.lastSeq;
     this.previousBatch = { batchId: b.batchId, lastSeq: b.lastSeq, pruned: b.pruned };
+    this.timeRange!.open(b.batchId, b.firstSeq, b.lastSeq, b.pruned);
     if (b.pruned) {
       this.checked.prunedBatches++;
       this.notePruned(b);
       this.batch = null;
       this.previousLeaf = null; // the events that would carry the link are gone
+      this.lastEvent = null;
       return;
     }
     this.batch = { line: b, onChain, root: hexBytes(onChain.root), nextSeq: b.firstSeq };
@@ -292,6 +280,11 @@ class TrailVerifier {
     return current;
   }
 
+  /**
+   * The checks of one event, in an order that names the cause rather than a consequence: the leaf, then
+   * the sequence (a deleted event is a gap before it breaks a link or a proof), then link and proof, then
+   * what the event itself says (break-glass, time, consent).
+   */
   private onEvent(e: EventLine): void {
     const where: Location = { seq: e.seq, id: e.id, batchId: e.batchId, line: this.line };
     const batch = this.batch;
@@ -300,16 +293,17 @@ class TrailVerifier {
       throw fail(where, "malformed-line", "event before any batch line");
     }
     if (e.batchId !== batch.line.batchId) throw fail(where, "range-mismatch", `event says batch ${e.batchId} inside batch ${batch.line.batchId}`);
-    if (batch.nextSeq > batch.line.lastSeq) {
+    if (batch.nextSeq > batch.line.lastSeq || e.seq > batch.line.lastSeq) {
       throw fail(where, "range-mismatch", `event seq ${e.seq} beyond batch ${batch.line.batchId}'s last seq ${batch.line.lastSeq}`);
     }
 
     const leaf = leafHash(this.keccak, this.encoder, e);
     this.checked.leaves++;
     const leafHex = bytesHex(leaf);
-    if (leafHex !== e.leaf) throw fail(where, "leaf-mismatch", `fields hash to ${leafHex}, export says ${e.leaf}`);
+    if (leafHex !== e.leaf) throw fail(where, "leaf-mismatch", `fields hash to ${leafHex} as a format ${e.format} leaf, export says ${e.leaf}`);
 
     if (e.seq !== batch.nextSeq) {
+      // diagnose() reads on: if the skipped seqs never come, they were deleted (event-missing).
       if (e.seq > batch.nextSeq) throw fail(where, "sequence-gap", `expected seq ${batch.nextSeq}, found ${e.seq}`);
       throw fail(where, "sequence-order", `expected seq ${batch.nextSeq}, found ${e.seq} again or out of order`);
     }
@@ -325,19 +319,30 @@ class TrailVerifier {
     this.checked.events++;
     batch.nextSeq++;
     this.previousLeaf = e.leaf;
+    this.lastEvent = { seq: e.seq, id: e.id };
 
-    if (e.decision === Decision.Permit) {
-      this.checked.permits++;
-      this.schedule(where, checkPermit(this.options.chain, e));
-    } else if (e.decision === Decision.BreakGlass) {
-      if ((e.purposes & PURPOSE_ETREAT) === 0n) throw fail(where, "break-glass-without-etreat", `break-glass with purposes ${e.purposes}`);
-      this.checked.breakGlass++;
-      this.options.breakGlass.add({ seq: e.seq, id: e.id, time: e.time, actor: e.actor, patient: e.patient, batchId: e.batchId });
+    if (e.decision === Decision.BreakGlass) this.onBreakGlass(e, where, batch.line);
+    this.timeRange!.event(e.seq, e.id, e.time, this.line);
+    const check = checkDecision(this.options.chain, e);
+    if (check) {
+      if (e.decision === Decision.Permit) this.checked.permits++;
+      else this.checked.denies++;
+      this.checks.add(where, check);
     }
   }
 
+  private onBreakGlass(e: EventLine, where: Location, batch: BatchLine): void {
+    if ((e.purposes & PURPOSE_ETREAT) === 0n) throw fail(where, "break-glass-without-etreat", `break-glass with purposes ${e.purposes}`);
+    // Anchored alone, a break-glass access is on chain as soon as it happens, not when a batch fills up.
+    if (batch.firstSeq !== e.seq || batch.lastSeq !== e.seq) {
+      throw fail(where, "break-glass-not-isolated", `break-glass in batch ${batch.batchId}, which covers seq ${batch.firstSeq}..${batch.lastSeq}`);
+    }
+    this.checked.breakGlass++;
+    this.options.breakGlass.add({ seq: e.seq, id: e.id, time: e.time, actor: e.actor, patient: e.patient, batchId: e.batchId });
+  }
+
   private onEnd(end: EndLine): void {
-    this.requireBatchComplete("truncated");
+    this.closeBatch("end");
     const where = this.here();
     if (end.batches !== this.checked.batches || end.events !== this.checked.events) {
       throw fail(where, "count-mismatch", `end line counts ${end.batches} batches and ${end.events} events, the export has ${this.checked.batches} and ${this.checked.events}`);
@@ -346,18 +351,62 @@ class TrailVerifier {
   }
 
   private onEndOfFile(): void {
-    if (this.unparsed) throw fail(this.here(), "truncated", `the last line (${this.unparsed.line}) is incomplete: ${this.unparsed.message}`);
+    if (this.unparsed) throw fail(this.unparsedAt(), "truncated", `the last line (${this.unparsed.line}) is incomplete: ${this.unparsed.message}`);
     if (!this.header) throw fail(this.here(), "truncated", "the export is empty");
-    this.requireBatchComplete("truncated");
+    // No verdict on the batch's time range: with the end line gone, whether more batches followed is unknown.
+    const batch = this.batch;
+    if (batch && batch.nextSeq <= batch.line.lastSeq) {
+      throw fail(this.here(), "truncated", `batch ${batch.line.batchId} stops before seq ${batch.nextSeq} of ${batch.line.firstSeq}..${batch.line.lastSeq}`);
+    }
     if (!this.ended) throw fail(this.here(), "truncated", "the export has no end line");
   }
 
-  /** The open batch must have delivered every event of its range before anything else begins. */
-  private requireBatchComplete(reason: "sequence-gap" | "truncated"): void {
+  /**
+   * The open batch ends at a batch line or the end line. Events of its range that never came were
+   * deleted; an interior batch's out-of-range event (verified, so at a lower seq) comes first.
+   */
+  private closeBatch(by: "batch" | "end"): void {
     const batch = this.batch;
-    if (!batch || batch.nextSeq > batch.line.lastSeq) return;
+    const complete = !batch || batch.nextSeq > batch.line.lastSeq;
+    const range = this.timeRange;
+    const outOfRange = by === "batch" ? range?.closeBeforeNext(this.line, complete) : range?.closeAtEnd(this.line, complete);
+    if (outOfRange) throw new VerificationFailure(outOfRange);
+    if (complete) return;
+    const missing = { fromSeq: batch.nextSeq, toSeq: batch.line.lastSeq, before: this.lastEvent?.seq === batch.nextSeq - 1 ? this.lastEvent : null, after: null };
+    this.closedShort = { nextSeq: batch.nextSeq, lastSeq: batch.line.lastSeq, seen: [], before: missing.before, closedBy: by };
     const where: Location = { seq: batch.nextSeq, id: null, batchId: batch.line.batchId, line: this.line };
-    throw fail(where, reason, `batch ${batch.line.batchId} stops before seq ${batch.nextSeq} of ${batch.line.firstSeq}..${batch.line.lastSeq}`);
+    throw new VerificationFailure({ ...where, reason: "event-missing", detail: describeMissing(missing, batch.line.batchId), missing });
+  }
+
+  /**
+   * Turns the failure found at one line into the first bad event, reading ahead when that needs later lines:
+   * - a seq that skips ahead, a broken link or an invalid proof may be a deleted event's doing: if seqs of
+   *   the batch never come (before a batch or end line), the deletion is reported instead (event-missing);
+   * - a deletion found at a batch's close names the next exported event as its neighbour;
+   * - an earlier event outside the time range is the first failure if its batch proves to be interior.
+   */
+  private async diagnose(failure: FirstFailure, source: LineSource): Promise<FirstFailure> {
+    const closedShort = this.closedShort;
+    if (closedShort && failure.reason === "event-missing" && failure.missing) {
+      if (closedShort.closedBy === "end") return failure;
+      const { missing } = await lookAhead(source, closedShort);
+      return missing ? { ...failure, missing, detail: describeMissing(missing, failure.batchId!) } : failure;
+    }
+    const batch = this.batch;
+    if (!batch || batch.nextSeq > batch.line.lastSeq) return failure;
+    const outOfRange = this.timeRange?.ifInterior() ?? null;
+    const earlierOutOfRange = outOfRange && outOfRange.seq! < (failure.seq ?? Infinity) ? outOfRange : null;
+    const mayBeGap = CONSEQUENCES_OF_A_GAP.has(failure.reason) && failure.batchId === batch.line.batchId && failure.seq !== null;
+    if (!mayBeGap && !earlierOutOfRange) return failure;
+
+    const seen = mayBeGap ? [{ seq: failure.seq!, id: failure.id }] : [];
+    const ahead = await lookAhead(source, { nextSeq: batch.nextSeq, lastSeq: batch.line.lastSeq, seen, before: this.lastEvent });
+    if (earlierOutOfRange && ahead.closedBy === "batch") return earlierOutOfRange;
+    const m = mayBeGap ? ahead.missing : null;
+    // A seq that skips ahead over events still to come is a reordering, reported where it shows.
+    if (!m || (failure.reason === "sequence-gap" && m.fromSeq > failure.seq!)) return failure;
+    const batchId = batch.line.batchId;
+    return { seq: m.fromSeq, id: null, batchId, line: failure.line, reason: "event-missing", detail: describeMissing(m, batchId), missing: m };
   }
 
   private notePruned(b: BatchLine): void {
@@ -377,18 +426,11 @@ class TrailVerifier {
     return { seq: null, id: null, batchId: this.previousBatch?.batchId ?? null, line: this.line };
   }
 
-  private schedule(where: Location, check: Promise<Failure | null>): void {
-    // Settle into a value at once so a rejection is never "unhandled" while it waits its turn.
-    this.pending.push({ where, outcome: check.then((failure) => ({ failure }), (error: unknown) => ({ error })) });
-  }
-
-  /** Waits for checks in order until at most `keep` are in flight; the first failure in trail order wins. */
-  private async settle(keep: number): Promise<void> {
-    while (this.pending.length > keep) {
-      const { where, outcome } = this.pending.shift()!;
-      const result = await outcome;
-      if ("error" in result) throw result.error;
-      if (result.failure) throw new VerificationFailure({ ...where, ...result.failure });
-    }
+  /** The unparsed line's own event, as far as its surviving text names it (a cut line may lack its id). */
+  private unparsedAt(): Location {
+    const { line, peek } = this.unparsed!;
+    const here = this.here();
+    if (peek.kind !== "event") return { ...here, line };
+    return { seq: peek.seq ?? here.seq, id: peek.id, batchId: peek.batchId ?? here.batchId, line };
   }
 }

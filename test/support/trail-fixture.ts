@@ -1,13 +1,15 @@
 /**
  * Synthetic access trails on a real chain, for the verifier's tests: real consents granted by patients,
  * access events per docs/access-trail.md (hash-chained, batched into standard Merkle trees), every batch
- * anchored with AccessLedger.anchor, and the NDJSON export written exactly as the spec lays it out.
+ * anchored with AccessLedger.anchor, and the NDJSON export written exactly as the spec lays it out —
+ * export version 2 with format 2 events by default, version 1 (format 1 only) on request.
  *
  * Built to be fast enough for 100,000+ events: leaves are hashed with the verifier's hash-wasm encoder,
  * trees with the service's own builder (the unit tests check both against @openzeppelin/merkle-tree),
  * and only one batch is held at a time.
  */
 import { createWriteStream, writeFileSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { once } from "node:events";
 import { join } from "node:path";
 import { Contract, getAddress, Interface, JsonRpcProvider, Wallet, ZeroAddress, keccak256, toUtf8Bytes } from "ethers";
@@ -19,7 +21,7 @@ import { LeafEncoder, leafHash } from "../../scripts/verify/leaf";
 import { bytesHex } from "../../scripts/verify/merkle";
 import { keccakReady } from "../../service/audit/keccak";
 import { StandardTree } from "../../service/audit/merkle";
-import { Decision, LEAF_TYPES, ZERO_HASH, type LeafFields } from "../../scripts/verify/trail-format";
+import { Decision, LEAF_TYPES, LEAF_TYPES_V1, ZERO_HASH, type EventFormat, type LeafFields } from "../../scripts/verify/trail-format";
 import { runTs, type RunningProcess } from "./process";
 
 /** Category and purpose bits (docs/architecture.md §4). */
@@ -62,6 +64,10 @@ export interface DraftEvent {
   id: string; // UUID, as the service writes it
   time: number; // unix ms
   actor: string;
+  /** Whom the decision is about (default: the actor). A consult has a custodian as actor and another institution here. */
+  requester?: string;
+  /** The event's trail format (default: the trail's, see TrailOptions.formatOf). Format 1 has no requester in its leaf. */
+  format?: EventFormat;
   patient: string;
   action: number;
   categories: bigint;
@@ -81,8 +87,17 @@ export interface TrailOptions {
   isolateBreakGlass?: boolean;
   /** Batches written as `pruned: true` without their events (they are still anchored). */
   prune?: (batchId: number) => boolean;
-  /** Replace fields of the `index`-th event of this trail (0-based) before it is numbered, hashed and anchored. */
+  /**
+   * Replace fields of the `index`-th event of this trail (0-based) before it is numbered, hashed and anchored.
+   * Replacing `actor` without naming a `requester` makes the actor the requester, as for any direct access.
+   */
   override?: (index: number, draft: DraftEvent) => Partial<DraftEvent> | void;
+  /** Export version of the file (default 2). Version 1 exports hold format 1 events only. */
+  exportVersion?: 1 | 2;
+  /** Format of the `index`-th event (default: 1 in a version 1 export, else 2). */
+  formatOf?: (index: number) => EventFormat;
+  /** The header's [from, to) in unix ms; by default from the earliest event to just after the latest. */
+  range?: { from?: number; to?: number };
   /** Time of the first event, unix ms (default: right after the previous trail of this world). */
   startTimeMs?: number;
   /** Write the closing `end` line (default true). */
@@ -104,8 +119,12 @@ export interface TrailSummary {
   firstSeq: number;
   lastSeq: number;
   batches: WrittenBatch[];
+  /** Permits and denies about a patient: the ones the verifier checks against the chain. */
   permits: number;
+  denies: number;
   breakGlass: number;
+  /** The header's range, unix ms. */
+  range: { from: number; to: number };
 }
 
 export interface TrailWorld {
@@ -117,6 +136,8 @@ export interface TrailWorld {
   patients: Wallet[];
   /** Active permit consents that generated permits may cite. */
   permitPool: FixtureConsent[];
+  /** Active deny consents that generated denies may cite; nothing the generator permits overlaps them. */
+  denyPool: FixtureConsent[];
   grant(patient: Wallet, terms: ConsentTerms): Promise<FixtureConsent>;
   /** Revokes and returns revokedAt (unix seconds). */
   revoke(patient: Wallet, consentId: string): Promise<number>;
@@ -175,6 +196,7 @@ export async function startTrailWorld(dir: string, patientCount = 8): Promise<Tr
       institutions,
       patients,
       permitPool: [],
+      denyPool: [],
       anchorer,
       keccak: await Keccak.create(),
       cursor: { nextSeq: 1, nextBatchId: 1, prevLeaf: ZERO_HASH, nextTimeMs: 0, anchorNonce: await provider.getTransactionCount(anchorer.address, "pending") },
@@ -224,7 +246,7 @@ export async function startTrailWorld(dir: string, patientCount = 8): Promise<Tr
     for (const [i, patient] of patients.entries()) {
       world.permitPool.push(await world.grant(patient, { grantee: i % 2 ? lab : hospital, categories: bits(CAT.lab, CAT.vitals, CAT.medications), purposes: bits(PURPOSE.TREAT, PURPOSE.HOPERAT) }));
       world.permitPool.push(await world.grant(patient, { grantee: ZeroAddress, categories: bits(CAT.demographics, CAT.allergies), purposes: bits(PURPOSE.TREAT) }));
-      if (i % 3 === 0) await world.grant(patient, { grantee: lab, categories: bits(CAT.imaging), purposes: bits(PURPOSE.HRESCH), effect: 1 });
+      if (i % 3 === 0) world.denyPool.push(await world.grant(patient, { grantee: lab, categories: bits(CAT.imaging), purposes: bits(PURPOSE.HRESCH), effect: 1 }));
     }
     world.cursor.nextTimeMs = ((await world.chainTime()) + 2) * 1000;
     await world.increaseTime(86_400);
@@ -247,7 +269,7 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-/** Makes plausible events: permits under the world's consents, refusals, self-access, writes, break-glass. */
+/** Makes plausible events: permits (some of them consults) and denies under the world's consents, refusals, self-access, writes, break-glass. */
 class EventFactory {
   private readonly random: () => number;
   private readonly hexBuf = Buffer.alloc(32);
@@ -260,27 +282,38 @@ class EventFactory {
     this.random = mulberry32(seed);
   }
 
-  next(time: number): DraftEvent {
+  next(time: number, format: EventFormat): DraftEvent {
     const w = this.world;
     const r = this.random();
     const patient = this.pick(w.patients).address;
     const institution = this.pick(w.institutions);
-    const base = { id: this.uuid(), time, requestHash: this.hex32(), consentId: ZERO_HASH };
+    const base = { id: this.uuid(), time, requestHash: this.hex32(), consentId: ZERO_HASH, format };
     if (r < this.breakGlassRate) {
       return { ...base, actor: institution, patient, action: 1, categories: this.someBits([CAT.conditions, CAT.medications, CAT.allergies]), purposes: bits(PURPOSE.ETREAT), decision: Decision.BreakGlass };
     }
     const rest = (r - this.breakGlassRate) / (1 - this.breakGlassRate);
     if (rest < 0.45) {
       const c = this.pick(w.permitPool);
-      const actor = c.grantee === ZeroAddress ? institution : c.grantee;
+      const requester = c.grantee === ZeroAddress ? institution : c.grantee;
       return {
         ...base,
-        actor,
+        ...this.askedBy(requester, format),
         patient: c.patient,
-        action: this.pick([1, 2, 4]),
         categories: this.someBits(setBits(c.categories)),
         purposes: bits(this.pick(setBits(c.purposes))),
         decision: Decision.Permit,
+        consentId: c.id,
+      };
+    }
+    if (rest < 0.52 && w.denyPool.length > 0) {
+      const c = this.pick(w.denyPool);
+      return {
+        ...base,
+        ...this.askedBy(c.grantee, format),
+        patient: c.patient,
+        categories: this.someBits(setBits(c.categories)),
+        purposes: bits(this.pick(setBits(c.purposes))),
+        decision: Decision.Deny,
         consentId: c.id,
       };
     }
@@ -296,6 +329,18 @@ class EventFactory {
       return { ...base, actor: c.patient, patient: c.patient, action: 5, categories: c.categories, purposes: c.purposes, decision: Decision.Recorded, consentId: c.id };
     }
     return { ...base, actor: institution, patient: ZeroAddress, action: 2, categories: 0n, purposes: 0n, decision: Decision.Rejected };
+  }
+
+  /**
+   * Who asks about `requester`'s access: mostly the requester itself; one time in ten (format 2 only, as
+   * format 1 cannot name a requester) the other institution, consulting on its behalf.
+   */
+  private askedBy(requester: string, format: EventFormat): Pick<DraftEvent, "actor" | "requester" | "action"> {
+    if (format === 2 && this.random() < 0.1) {
+      const custodian = this.world.institutions.find((i) => i.toLowerCase() !== requester.toLowerCase()) ?? requester;
+      return { actor: custodian, requester, action: 4 };
+    }
+    return { actor: requester, requester, action: this.pick([1, 2, 4]) };
   }
 
   /** The gap to the next event: 1–9 ms, about 200 events a second. */
@@ -344,18 +389,24 @@ export function buildStandardTree(leaves: readonly Uint8Array[]): { root: Uint8A
 }
 
 interface NumberedEvent extends DraftEvent {
+  format: EventFormat;
+  requester: string;
   seq: number;
   prevHash: string;
   leaf: Uint8Array;
 }
 
-/** The LeafFields of an event (lower-case hex, 0x id), for hashing. */
+/** The LeafFields of an event (lower-case hex, 0x id), for hashing. Format defaults to 2, the requester to the actor. */
 export function leafFieldsOf(e: DraftEvent & { seq: number; prevHash: string }): LeafFields {
+  const format = e.format ?? 2;
   return {
+    format,
     seq: e.seq,
     idHex: "0x" + e.id.replace(/-/g, "").toLowerCase(),
     time: e.time,
     actor: e.actor.toLowerCase(),
+    // Format 1 leaves carry no requester: consent was always the actor's.
+    requester: (format === 1 ? e.actor : (e.requester ?? e.actor)).toLowerCase(),
     patient: e.patient.toLowerCase(),
     action: e.action,
     categories: e.categories,
@@ -375,6 +426,8 @@ export function leafFieldsOf(e: DraftEvent & { seq: number; prevHash: string }):
 export async function writeTrail(world: TrailWorld, file: string, options: TrailOptions): Promise<TrailSummary> {
   const batchSize = options.batchSize ?? 1000;
   const isolateBreakGlass = options.isolateBreakGlass ?? true;
+  const version = options.exportVersion ?? 2;
+  const formatOf = options.formatOf ?? (() => (version === 1 ? 1 : 2));
   const factory = new EventFactory(world, options.seed ?? world.cursor.nextSeq, options.breakGlassRate ?? 0.01);
   const encoder = new LeafEncoder();
   const cursor = world.cursor;
@@ -391,19 +444,24 @@ export async function writeTrail(world: TrailWorld, file: string, options: Trail
     if (!out.write(text)) await once(out, "drain");
   };
   let time = Math.max(options.startTimeMs ?? 0, cursor.nextTimeMs);
-  const summary: TrailSummary = { file, events: options.events, firstSeq: cursor.nextSeq, lastSeq: cursor.nextSeq + options.events - 1, batches: [], permits: 0, breakGlass: 0 };
-  await write(
-    json({
-      kind: "header",
-      version: 1,
-      chainId: world.deployment.chainId,
-      accessLedger: world.deployment.contracts.AccessLedger.address,
-      consentRegistry: world.deployment.contracts.ConsentRegistry.address,
-      from: new Date(time).toISOString(),
-      to: new Date(time + options.events * 10 + 1000).toISOString(),
-      leafTypes: LEAF_TYPES,
-    }),
-  );
+  const summary: TrailSummary = {
+    file,
+    events: options.events,
+    firstSeq: cursor.nextSeq,
+    lastSeq: cursor.nextSeq + options.events - 1,
+    batches: [],
+    permits: 0,
+    denies: 0,
+    breakGlass: 0,
+    range: { from: 0, to: 0 },
+  };
+  // The range depends on the events, which are streamed out before it is known: the header is written
+  // with same-width placeholders and rewritten in place at the end.
+  const header = (range: { from: number; to: number }) => headerLine(world, version, range);
+  const placeholder = header({ from: 0, to: 0 });
+  await write(placeholder);
+  let earliest = Infinity;
+  let latest = -Infinity;
 
   let pending: NumberedEvent[] = [];
   const flush = async () => {
@@ -420,44 +478,33 @@ export async function writeTrail(world: TrailWorld, file: string, options: Trail
     const pruned = options.prune?.(batchId) ?? false;
     summary.batches.push({ batchId, firstSeq, lastSeq, root, pruned });
     let chunk = json({ kind: "batch", batchId, root, firstSeq, lastSeq, txHash: receipt.hash, blockNumber: receipt.blockNumber, pruned });
-    if (!pruned) {
-      events.forEach((e, i) => {
-        chunk += json({
-          kind: "event",
-          batchId,
-          seq: e.seq,
-          id: e.id,
-          time: e.time,
-          actor: display(e.actor),
-          patient: display(e.patient),
-          action: e.action,
-          categories: e.categories.toString(),
-          purposes: e.purposes.toString(),
-          decision: e.decision,
-          consentId: e.consentId,
-          requestHash: e.requestHash,
-          prevHash: e.prevHash,
-          leaf: bytesHex(e.leaf),
-          proof: tree.proof(i),
-        });
-      });
-    }
+    if (!pruned) events.forEach((e, i) => (chunk += eventLine(e, batchId, tree.proof(i), version, display)));
     await write(chunk);
   };
 
   for (let index = 0; index < options.events; index++) {
-    let draft = factory.next(time);
+    const format = formatOf(index);
+    let draft = factory.next(time, format);
     const changed = options.override?.(index, draft);
-    if (changed) draft = { ...draft, ...changed };
+    if (changed) {
+      draft = { ...draft, ...changed };
+      if (changed.actor !== undefined && changed.requester === undefined) draft.requester = changed.actor;
+    }
     time = Math.max(time, draft.time) + factory.gap();
+    earliest = Math.min(earliest, draft.time);
+    latest = Math.max(latest, draft.time);
     const numbered = { ...draft, seq: cursor.nextSeq++, prevHash: cursor.prevLeaf };
-    const leaf = leafHash(world.keccak, encoder, leafFieldsOf(numbered));
+    const fields = leafFieldsOf(numbered);
+    if (version === 1 && fields.format !== 1) throw new Error("a version 1 export holds format 1 events only");
+    const leaf = leafHash(world.keccak, encoder, fields);
     cursor.prevLeaf = bytesHex(leaf);
-    if (draft.decision === Decision.Permit) summary.permits++;
+    const aboutPatient = draft.patient !== ZeroAddress;
+    if (draft.decision === Decision.Permit && aboutPatient) summary.permits++;
+    if (draft.decision === Decision.Deny && aboutPatient) summary.denies++;
     const breakGlass = draft.decision === Decision.BreakGlass;
     if (breakGlass) summary.breakGlass++;
     if (breakGlass && isolateBreakGlass) await flush();
-    pending.push({ ...numbered, leaf });
+    pending.push({ ...numbered, format: fields.format, requester: fields.requester, leaf });
     if (pending.length >= batchSize || (breakGlass && isolateBreakGlass)) await flush();
   }
   await flush();
@@ -465,7 +512,55 @@ export async function writeTrail(world: TrailWorld, file: string, options: Trail
   if (options.end ?? true) await write(json({ kind: "end", batches: summary.batches.length, events: summary.batches.filter((b) => !b.pruned).reduce((n, b) => n + b.lastSeq - b.firstSeq + 1, 0) }));
   out.end();
   await once(out, "finish");
+
+  summary.range = { from: options.range?.from ?? earliest, to: options.range?.to ?? latest + 1 };
+  const final = header(summary.range);
+  if (Buffer.byteLength(final) !== Buffer.byteLength(placeholder)) throw new Error(`the header's range ${JSON.stringify(summary.range)} does not fit its placeholder`);
+  const handle = await open(file, "r+");
+  try {
+    await handle.write(final, 0);
+  } finally {
+    await handle.close();
+  }
   return summary;
+}
+
+function headerLine(world: TrailWorld, version: 1 | 2, range: { from: number; to: number }): string {
+  return json({
+    kind: "header",
+    version,
+    chainId: world.deployment.chainId,
+    accessLedger: world.deployment.contracts.AccessLedger.address,
+    consentRegistry: world.deployment.contracts.ConsentRegistry.address,
+    from: new Date(range.from).toISOString(),
+    to: new Date(range.to).toISOString(),
+    leafTypes: version === 1 ? LEAF_TYPES_V1 : LEAF_TYPES,
+    ...(version === 1 ? {} : { leafTypesV1: LEAF_TYPES_V1 }),
+  });
+}
+
+/** An event line in the spec's field order; version 1 lines have no format or requester. */
+function eventLine(e: NumberedEvent, batchId: number, proof: string[], version: 1 | 2, display: (address: string) => string): string {
+  return json({
+    kind: "event",
+    ...(version === 1 ? {} : { format: e.format }),
+    batchId,
+    seq: e.seq,
+    id: e.id,
+    time: e.time,
+    actor: display(e.actor),
+    ...(version === 1 ? {} : { requester: display(e.requester) }),
+    patient: display(e.patient),
+    action: e.action,
+    categories: e.categories.toString(),
+    purposes: e.purposes.toString(),
+    decision: e.decision,
+    consentId: e.consentId,
+    requestHash: e.requestHash,
+    prevHash: e.prevHash,
+    leaf: bytesHex(e.leaf),
+    proof,
+  });
 }
 
 const json = (value: unknown) => JSON.stringify(value) + "\n";

@@ -9,7 +9,7 @@ import { Keccak } from "../../scripts/verify/keccak";
 import { LeafEncoder, leafHash } from "../../scripts/verify/leaf";
 import { bytesHex } from "../../scripts/verify/merkle";
 import { BreakGlassLog } from "../../scripts/verify/report";
-import { verifyTrail, type VerifyResult } from "../../scripts/verify/trail-verifier";
+import { verifyTrail, type VerifyOptions, type VerifyResult } from "../../scripts/verify/trail-verifier";
 import { leafFieldsOf, type TrailWorld } from "../support/trail-fixture";
 
 export const ROOT = resolve(__dirname, "../..");
@@ -17,12 +17,12 @@ export const ROOT = resolve(__dirname, "../..");
 export const tempDir = () => mkdtempSync(join(tmpdir(), "consentry-verify-test-"));
 
 /** The verifier's core, in this process: the same code the CLI runs, minus process start-up. */
-export async function verifyInProcess(world: TrailWorld, exportFile: string): Promise<VerifyResult & { breakGlass: BreakGlassLog }> {
+export async function verifyInProcess(world: TrailWorld, exportFile: string, options: Pick<VerifyOptions, "window"> = {}): Promise<VerifyResult & { breakGlass: BreakGlassLog }> {
   const deployment = readDeploymentFile(world.deploymentFile);
   const chain = ChainReader.connect(world.url, deployment);
   const breakGlass = new BreakGlassLog();
   try {
-    return { ...(await verifyTrail({ exportFile, chain, deployment, breakGlass })), breakGlass };
+    return { ...(await verifyTrail({ exportFile, chain, deployment, breakGlass, ...options })), breakGlass };
   } finally {
     chain.close();
     breakGlass.dispose();
@@ -69,10 +69,10 @@ export function writeLines(file: string, lines: Array<Line | string>): string {
 
 export const indexOfSeq = (lines: Line[], seq: number) => lines.findIndex((l) => l.kind === "event" && l.seq === seq);
 
-/** Recomputes an edited event's leaf, as a forger who knows the format would. */
+/** Recomputes an edited event's leaf, as a forger who knows the format would. A line without `format` is format 1 (export version 1). */
 export async function withRecomputedLeaf(event: Line): Promise<Line> {
   const keccak = await Keccak.create();
-  const e = event as unknown as { seq: number; id: string; time: number; actor: string; patient: string; action: number; categories: string; purposes: string; decision: number; consentId: string; requestHash: string; prevHash: string };
-  const fields = leafFieldsOf({ ...e, categories: BigInt(e.categories), purposes: BigInt(e.purposes) });
+  const e = event as unknown as { format?: 1 | 2; seq: number; id: string; time: number; actor: string; requester?: string; patient: string; action: number; categories: string; purposes: string; decision: number; consentId: string; requestHash: string; prevHash: string };
+  const fields = leafFieldsOf({ ...e, format: e.format ?? 1, categories: BigInt(e.categories), purposes: BigInt(e.purposes) });
   return { ...event, leaf: bytesHex(leafHash(keccak, new LeafEncoder(), fields)) };
 }

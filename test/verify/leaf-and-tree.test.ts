@@ -6,7 +6,12 @@ import { intervalOf } from "../../scripts/verify/chain-reader";
 import { Keccak } from "../../scripts/verify/keccak";
 import { LeafEncoder, leafHash } from "../../scripts/verify/leaf";
 import { bytesHex, processProof } from "../../scripts/verify/merkle";
-import { FormatError, LEAF_TYPES, parseLine, type EventLine, type LeafFields } from "../../scripts/verify/trail-format";
+import { CheckQueue } from "../../scripts/verify/check-queue";
+import { VerificationFailure, type Failure } from "../../scripts/verify/failures";
+import { peekLine } from "../../scripts/verify/line-peek";
+import { TimeRangeCheck } from "../../scripts/verify/time-range";
+import { FormatError, LEAF_TYPES, LEAF_TYPES_V1, parseLine, type EventLine, type HeaderLine, type LeafFields } from "../../scripts/verify/trail-format";
+import { LEAF_TYPES as SERVICE_LEAF_TYPES, LEAF_TYPES_V1 as SERVICE_LEAF_TYPES_V1 } from "../../service/audit/access-event";
 import { keccakReady } from "../../service/audit/keccak";
 import { buildStandardTree } from "../support/trail-fixture";
 
@@ -19,46 +24,92 @@ beforeAll(async () => {
 
 const hex = (bytes: number) => fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((b) => "0x" + Buffer.from(b).toString("hex"));
 const uint256 = fc.bigInt({ min: 0n, max: (1n << 256n) - 1n });
-const leafFields: fc.Arbitrary<LeafFields> = fc.record({
-  seq: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
-  idHex: hex(16),
-  time: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
-  actor: hex(20),
-  patient: hex(20),
-  action: fc.integer({ min: 0, max: 255 }),
-  categories: uint256,
-  purposes: uint256,
-  decision: fc.integer({ min: 0, max: 255 }),
-  consentId: hex(32),
-  requestHash: hex(32),
-  prevHash: hex(32),
-});
-const values = (f: LeafFields) => [f.seq, f.idHex, f.time, f.actor, f.patient, f.action, f.categories, f.purposes, f.decision, f.consentId, f.requestHash, f.prevHash];
+/** Fields of either format; a format 1 event's requester is its actor (not in its leaf). */
+const fieldsOfFormat = (format: 1 | 2): fc.Arbitrary<LeafFields> =>
+  fc
+    .record({
+      seq: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+      idHex: hex(16),
+      time: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+      actor: hex(20),
+      requester: hex(20),
+      patient: hex(20),
+      action: fc.integer({ min: 0, max: 255 }),
+      categories: uint256,
+      purposes: uint256,
+      decision: fc.integer({ min: 0, max: 255 }),
+      consentId: hex(32),
+      requestHash: hex(32),
+      prevHash: hex(32),
+    })
+    .map((f) => ({ ...f, format, requester: format === 1 ? f.actor : f.requester }));
+const leafFieldsV1 = fieldsOfFormat(1);
+const leafFieldsV2 = fieldsOfFormat(2);
+const leafFields = leafFieldsV2;
+const typesOf = (format: 1 | 2): string[] => [...(format === 1 ? LEAF_TYPES_V1 : LEAF_TYPES)];
+const values = (f: LeafFields) => [
+  f.seq,
+  f.idHex,
+  f.time,
+  f.actor,
+  ...(f.format === 1 ? [] : [f.requester]),
+  f.patient,
+  f.action,
+  f.categories,
+  f.purposes,
+  f.decision,
+  f.consentId,
+  f.requestHash,
+  f.prevHash,
+];
 
 describe("leaf", () => {
-  it("encodes exactly as abi.encode of the spec's types", () => {
+  it("names the spec's types: format 2 has requester after actor, format 1 is format 2 without it, as the service's", () => {
+    expect(LEAF_TYPES).toHaveLength(13);
+    expect(LEAF_TYPES[4]).toBe("address");
+    expect(LEAF_TYPES_V1).toEqual(LEAF_TYPES.filter((_, i) => i !== 4));
+    expect([...LEAF_TYPES]).toEqual([...SERVICE_LEAF_TYPES]);
+    expect([...LEAF_TYPES_V1]).toEqual([...SERVICE_LEAF_TYPES_V1]);
+  });
+
+  it.each([1, 2] as const)("encodes a format %i leaf exactly as abi.encode of its types", (format) => {
     const encoder = new LeafEncoder();
     fc.assert(
-      fc.property(leafFields, (f) => {
-        expect("0x" + encoder.encode(f).toString("hex")).toBe(AbiCoder.defaultAbiCoder().encode([...LEAF_TYPES], values(f)));
+      fc.property(format === 1 ? leafFieldsV1 : leafFieldsV2, (f) => {
+        expect("0x" + encoder.encode(f).toString("hex")).toBe(AbiCoder.defaultAbiCoder().encode(typesOf(format), values(f)));
       }),
       { numRuns: 300 },
     );
   });
 
-  it("hashes as StandardMerkleTree.leafHash and as keccak256(keccak256(abi.encode)) in ethers", () => {
+  it.each([1, 2] as const)("hashes a format %i leaf as StandardMerkleTree.leafHash and as keccak256(keccak256(abi.encode)) in ethers", (format) => {
     const encoder = new LeafEncoder();
     fc.assert(
-      fc.property(fc.array(leafFields, { minLength: 1, maxLength: 4 }), (all) => {
-        const tree = StandardMerkleTree.of(all.map(values), [...LEAF_TYPES]);
+      fc.property(fc.array(format === 1 ? leafFieldsV1 : leafFieldsV2, { minLength: 1, maxLength: 4 }), (all) => {
+        const tree = StandardMerkleTree.of(all.map(values), typesOf(format));
         for (const f of all) {
           const ours = bytesHex(leafHash(keccak, encoder, f));
           expect(ours).toBe(tree.leafHash(values(f)));
-          expect(ours).toBe(keccak256(keccak256(AbiCoder.defaultAbiCoder().encode([...LEAF_TYPES], values(f)))));
+          expect(ours).toBe(keccak256(keccak256(AbiCoder.defaultAbiCoder().encode(typesOf(format), values(f)))));
         }
       }),
       { numRuns: 50 },
     );
+  });
+
+  it("verifies a format 2 proof with StandardMerkleTree.verify over the 13 types, and the requester is bound by the leaf", () => {
+    const encoder = new LeafEncoder();
+    const fields = fc.sample(leafFieldsV2, { numRuns: 9, seed: 13 });
+    const tree = buildStandardTree(fields.map((f) => leafHash(keccak, encoder, f)));
+    const reference = StandardMerkleTree.of(fields.map(values), [...LEAF_TYPES]);
+    expect(bytesHex(tree.root)).toBe(reference.root);
+    for (const [i, f] of fields.entries()) {
+      expect(StandardMerkleTree.verify(reference.root, [...LEAF_TYPES], values(f), tree.proof(i))).toBe(true);
+      // The same event claiming its actor as requester is another leaf: the requester cannot be swapped unseen.
+      expect(StandardMerkleTree.verify(reference.root, [...LEAF_TYPES], values({ ...f, requester: f.actor }), tree.proof(i))).toBe(false);
+    }
+    // A format 1 leaf of the same fields never equals the format 2 one, so a format cannot be claimed falsely either.
+    expect(bytesHex(leafHash(keccak, encoder, { ...fields[0], format: 1, requester: fields[0].actor }))).not.toBe(bytesHex(leafHash(keccak, encoder, fields[0])));
   });
 });
 
@@ -90,6 +141,7 @@ describe("standard tree (fixture) and proof check (verifier)", () => {
 });
 
 describe("parseLine", () => {
+  /** A version 1 export's event line: no format, no requester. */
   const event = {
     kind: "event",
     batchId: 1,
@@ -130,6 +182,100 @@ describe("parseLine", () => {
     ["an id that is neither form", JSON.stringify({ ...event, id: "event-1" })],
   ])("refuses %s", (_name, text) => {
     expect(() => parseLine(text)).toThrow(FormatError);
+  });
+
+  const consult = { ...event, format: 2, requester: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC" };
+
+  it("reads a version 2 event: its format and requester; format 1 lines repeat the actor as requester", () => {
+    const v2 = parseLine(JSON.stringify(consult), 2) as EventLine;
+    expect(v2).toMatchObject({ format: 2, actor: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8", requester: "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc" });
+    const v1InV2 = parseLine(JSON.stringify({ ...event, format: 1, requester: event.actor }), 2) as EventLine;
+    expect(v1InV2).toMatchObject({ format: 1, requester: v1InV2.actor });
+    const v1 = parseLine(JSON.stringify(event), 1) as EventLine;
+    expect(v1).toMatchObject({ format: 1, requester: v1.actor });
+  });
+
+  it.each([
+    ["a version 2 event without a format", JSON.stringify({ ...consult, format: undefined }), 2],
+    ["a format 2 event without a requester", JSON.stringify({ ...consult, requester: undefined }), 2],
+    ["a format 1 event naming a requester other than its actor", JSON.stringify({ ...consult, format: 1 }), 2],
+    ["a format 2 event in a version 1 export", JSON.stringify(consult), 1],
+    ["format 3", JSON.stringify({ ...consult, format: 3 }), 2],
+  ])("refuses %s", (_name, text, version) => {
+    expect(() => parseLine(text, version)).toThrow(FormatError);
+  });
+
+  it("reads the header's range as unix ms and refuses one that is not an ISO 8601 instant", () => {
+    const header = { kind: "header", version: 2, chainId: 31337, accessLedger: event.actor, consentRegistry: event.actor, from: "2025-11-24T16:00:00.000Z", to: "2025-11-24T17:00:00Z", leafTypes: [...LEAF_TYPES], leafTypesV1: [...LEAF_TYPES_V1] };
+    expect(parseLine(JSON.stringify(header))).toMatchObject({ from: Date.UTC(2025, 10, 24, 16), to: Date.UTC(2025, 10, 24, 17), leafTypesV1: [...LEAF_TYPES_V1] } satisfies Partial<HeaderLine>);
+    expect(() => parseLine(JSON.stringify({ ...header, from: "yesterday" }))).toThrow(FormatError);
+    expect(() => parseLine(JSON.stringify({ ...header, to: 1_764_000_000_000 }))).toThrow(FormatError);
+  });
+});
+
+describe("peekLine", () => {
+  it("names the seq and id of a cut event line when they survived whole, and nothing it cannot read", () => {
+    const line = JSON.stringify({ kind: "event", format: 2, batchId: 3, seq: 316, id: "0b7e4d2a-5c1f-4e8a-9d3b-1f2e3d4c5b6a", time: 1 });
+    const cut = line.slice(0, line.indexOf('"time"') + 3);
+    expect(peekLine(cut)).toEqual({ kind: "event", seq: 316, id: "0b7e4d2a-5c1f-4e8a-9d3b-1f2e3d4c5b6a", batchId: 3 });
+    expect(peekLine(line.slice(0, line.indexOf('"id"') + 12))).toEqual({ kind: "event", seq: 316, id: null, batchId: 3 });
+    expect(peekLine(line.slice(0, line.indexOf('"seq"') + 7))).toEqual({ kind: "event", seq: null, id: null, batchId: 3 });
+    expect(peekLine("{not json")).toEqual({ kind: null, seq: null, id: null, batchId: null });
+  });
+});
+
+describe("first failure in trail order", () => {
+  const at = (seq: number) => ({ seq, id: `e${seq}`, batchId: 1, line: seq + 2 });
+  const failing = (ms: number): Promise<Failure> => new Promise((r) => setTimeout(() => r({ reason: "consent-mismatch", detail: "x" }), ms));
+
+  it("reports the lowest seq whichever answer arrives first, even after settling part of the window", async () => {
+    const queue = new CheckQueue();
+    queue.add(at(10), Promise.resolve(null));
+    queue.add(at(11), failing(30)); // answers last
+    queue.add(at(12), failing(1)); // answers first
+    let thrown: unknown;
+    await queue.settle(1).catch((e: unknown) => (thrown = e));
+    expect(thrown).toBeInstanceOf(VerificationFailure);
+    // The old verifier asked the checks still in flight again here, and named seq 12.
+    expect(await queue.earliest((thrown as VerificationFailure).failure)).toMatchObject({ seq: 11, id: "e11" });
+  });
+
+  it("lets a check in flight for an earlier event win over a failure found later, but not an RPC error after it", async () => {
+    const queue = new CheckQueue();
+    queue.add(at(5), failing(5));
+    queue.add(at(9), Promise.reject(new Error("rpc down")));
+    const later = { ...at(7), reason: "leaf-mismatch" as const, detail: "y" };
+    expect(await queue.earliest(later)).toMatchObject({ seq: 5, reason: "consent-mismatch" });
+    const other = new CheckQueue();
+    other.add(at(9), Promise.reject(new Error("rpc down")));
+    expect(await other.earliest(later)).toBe(later);
+  });
+});
+
+describe("time range", () => {
+  it("allows the first and last batches events outside [from, to) if one is inside, and interior batches none", () => {
+    const range = new TimeRangeCheck(1000, 2000);
+    range.open(1, 1, 2, false);
+    range.event(1, "a", 999, 3);
+    range.event(2, "b", 1000, 4);
+    expect(range.closeBeforeNext(5, true)).toBeNull();
+    range.open(2, 3, 4, false);
+    range.event(3, "c", 1500, 6);
+    range.event(4, "d", 2000, 7);
+    expect(range.ifInterior()).toMatchObject({ seq: 4, id: "d" });
+    expect(range.closeAtEnd(8, true)).toBeNull(); // the last batch: d may lie outside
+    const interior = new TimeRangeCheck(1000, 2000);
+    interior.open(1, 1, 1, false);
+    interior.event(1, "a", 1000, 3);
+    interior.closeBeforeNext(4, true);
+    interior.open(2, 2, 3, false);
+    interior.event(2, "b", 2500, 5);
+    interior.event(3, "c", 900, 6);
+    expect(interior.closeBeforeNext(7, true)).toMatchObject({ reason: "time-out-of-range", seq: 2, id: "b", batchId: 2 });
+    const empty = new TimeRangeCheck(1000, 2000);
+    empty.open(1, 1, 1, false);
+    empty.event(1, "a", 2000, 3);
+    expect(empty.closeAtEnd(4, true)).toMatchObject({ reason: "time-out-of-range", seq: 1, id: null, batchId: 1 });
   });
 });
 

@@ -7,7 +7,7 @@ import { tempDir } from "./helpers";
 
 const result = (over: Partial<VerifyResult> = {}): VerifyResult => ({
   ok: true,
-  checked: { lines: 5, batches: 3, prunedBatches: 1, events: 2, leaves: 2, proofs: 2, hashLinks: 1, permits: 1, breakGlass: 0, chainCalls: 7 },
+  checked: { lines: 5, batches: 3, prunedBatches: 1, events: 2, leaves: 2, proofs: 2, hashLinks: 1, permits: 1, denies: 0, breakGlass: 0, chainCalls: 7 },
   firstFailure: null,
   pruned: [{ fromBatch: 1, toBatch: 1, firstSeq: 1, lastSeq: 10 }],
   export: { from: "a", to: "b", firstBatch: 1, lastBatch: 3, firstSeq: 1, lastSeq: 12 },
