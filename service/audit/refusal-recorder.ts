@@ -1,6 +1,7 @@
 import { Injectable, Logger } from "@nestjs/common";
 import type { FastifyRequest } from "fastify";
 import type { AuthenticatedRequest } from "../auth/auth.decorators";
+import { bearerToken } from "../auth/auth.guard";
 import { TokenService } from "../auth/token.service";
 import type { RefusalObserver } from "../common/problem.filter";
 import { AccessAction } from "../domain/access-codes";
@@ -52,10 +53,10 @@ export class RefusalRecorder implements RefusalObserver {
   private actorOf(request: FastifyRequest): string | undefined {
     const authenticated = (request as AuthenticatedRequest).actor;
     if (authenticated) return authenticated.address;
-    const header = request.headers.authorization;
-    if (!header?.startsWith("Bearer ")) return undefined;
+    const token = bearerToken(request.headers.authorization);
+    if (!token) return undefined;
     try {
-      return this.tokens.verify(header.slice(7).trim()).address;
+      return this.tokens.verify(token).address;
     } catch {
       return undefined;
     }

@@ -48,7 +48,7 @@ export class TrailService {
 
   async batch(actor: Actor, batchId: number): Promise<BatchViewDto> {
     const batch = await this.proofs.batch(batchId);
-    if (!this.authority.claimedByToken(actor, "regulator")) {
+    if (!this.authority.actorHolds(actor, "regulator")) {
       // Others may see a batch header once they can see one of its events.
       const mine = await this.events.query({ ...this.scope(actor, {}), afterSeq: batch.firstSeq - 1, limit: 1 });
       if (!mine[0] || mine[0].seq > batch.lastSeq) throw notFound("batch-not-found", `No batch ${batchId}`);
@@ -59,7 +59,7 @@ export class TrailService {
   private async visibleEvent(actor: Actor, eventId: string): Promise<AccessEventEntity> {
     const event = await this.events.findById(eventId);
     const me = actor.address.toLowerCase();
-    if (!event || !(this.authority.claimedByToken(actor, "regulator") || event.actor === me || event.patient === me)) {
+    if (!event || !(this.authority.actorHolds(actor, "regulator") || event.actor === me || event.patient === me)) {
       throw notFound("event-not-found", `No access event ${eventId}`);
     }
     return event;
@@ -75,8 +75,8 @@ export class TrailService {
       afterSeq: dto.after,
       limit: dto.limit ?? DEFAULT_PAGE,
     };
-    if (this.authority.claimedByToken(actor, "regulator")) return query;
-    if (this.authority.claimedByToken(actor, "institution")) {
+    if (this.authority.actorHolds(actor, "regulator")) return query;
+    if (this.authority.actorHolds(actor, "institution")) {
       if (query.actor && query.actor !== me) throw forbidden("trail-scope", "Institutions see only their own accesses");
       return { ...query, actor: me };
     }
@@ -92,7 +92,7 @@ export class TrailService {
   private hidesSubject(actor: Actor, e: AccessEventEntity): boolean {
     const me = actor.address.toLowerCase();
     return (
-      !this.authority.claimedByToken(actor, "regulator") &&
+      !this.authority.actorHolds(actor, "regulator") &&
       e.patient !== me &&
       e.action === AccessAction.RecordRead &&
       !RELEASING_DECISIONS.has(e.decision as AccessDecision)

@@ -1,6 +1,6 @@
 import { ApiProperty } from "@nestjs/swagger";
-import { IsString, Matches, MaxLength } from "class-validator";
-import { IsAccount } from "../common/validators";
+import { IsString, Length, Matches, MaxLength } from "class-validator";
+import { IsAccount, SIGNATURE_PATTERN } from "../common/validators";
 
 export class ChallengeRequestDto {
   @ApiProperty({ example: "0x976EA74026E726554dB657fA54763abd0C3a0aa9" })
@@ -20,8 +20,9 @@ export class TokenRequestDto {
   @MaxLength(2_000)
   message!: string;
 
-  @ApiProperty({ description: "personal_sign signature of the message (65 bytes, hex)" })
-  @Matches(/^0x[0-9a-fA-F]{130}$/, { message: "signature must be 65 bytes of 0x-prefixed hex" })
+  @ApiProperty({ description: "personal_sign signature of the message (65 bytes, hex), or a smart wallet's ERC-1271 signature" })
+  @Matches(SIGNATURE_PATTERN, { message: "signature must be 0x-prefixed hex" })
+  @Length(4, 4_000)
   signature!: string;
 }
 

@@ -1,12 +1,13 @@
 import { Inject, Injectable } from "@nestjs/common";
-import { getAddress, verifyMessage } from "ethers";
+import { getAddress } from "ethers";
 import { randomBytes } from "node:crypto";
 import { DEPLOYMENT } from "../chain/chain.tokens";
+import { SignatureVerifier } from "../chain/signature-verifier";
 import type { Deployment } from "../chain/deployment";
 import { AppConfig } from "../config/app-config";
 import { unauthorized } from "../common/problem";
 import { PatientRepository } from "../patients/patient.repository";
-import type { Actor, Role } from "./actor";
+import type { Role } from "./actor";
 import { AuthorityService } from "./authority.service";
 import { AuthNonceRepository } from "./auth-nonce.repository";
 import type { ChallengeResponseDto, TokenResponseDto } from "./auth.dto";
@@ -26,6 +27,7 @@ export class AuthService {
     private readonly nonces: AuthNonceRepository,
     private readonly tokens: TokenService,
     private readonly authority: AuthorityService,
+    private readonly signatures: SignatureVerifier,
     private readonly patients: PatientRepository,
   ) {}
 
@@ -63,13 +65,9 @@ export class AuthService {
     ) {
       throw unauthorized("invalid-sign-in-message", "The message is not a sign-in challenge issued by this service");
     }
-    let signer: string;
-    try {
-      signer = verifyMessage(message, signature);
-    } catch {
-      throw unauthorized("invalid-signature", "The signature is malformed");
+    if (!(await this.signatures.isValidMessage(fields.address, message, signature))) {
+      throw unauthorized("invalid-signature", "The message was not signed by its account");
     }
-    if (signer !== fields.address) throw unauthorized("invalid-signature", "The message was not signed by its account");
     const now = new Date();
     if (new Date(fields.expirationTime) <= now) throw unauthorized("challenge-expired", "The sign-in challenge has expired");
     // Roles first: if the chain cannot be read, the signed challenge stays usable for a retry.
@@ -79,9 +77,9 @@ export class AuthService {
       const detail = { unknown: "was not issued by this service", used: "was already used", expired: "has expired" }[outcome];
       throw unauthorized(outcome === "expired" ? "challenge-expired" : "invalid-nonce", `The sign-in nonce ${detail}`);
     }
-    const actor: Actor = { address: fields.address, roles };
-    const { token, expiresAt } = this.tokens.issue(actor);
-    return { accessToken: token, tokenType: "Bearer", expiresAt: expiresAt.toISOString(), address: actor.address, roles: actor.roles };
+    // The token names the account only; the roles it acts in are read again on every request.
+    const { token, expiresAt } = this.tokens.issue({ address: fields.address });
+    return { accessToken: token, tokenType: "Bearer", expiresAt: expiresAt.toISOString(), address: fields.address, roles };
   }
 
   private async rolesOf(address: string): Promise<Role[]> {

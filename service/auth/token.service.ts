@@ -5,11 +5,14 @@ import { AppConfig } from "../config/app-config";
 import { DEPLOYMENT } from "../chain/chain.tokens";
 import type { Deployment } from "../chain/deployment";
 import { unauthorized } from "../common/problem";
-import type { Actor, Role } from "./actor";
 
 const ISSUER = "consentry";
 const ALGORITHM = "HS256";
-const KNOWN_ROLES: Role[] = ["admin", "institution", "regulator", "relayer", "patient"];
+
+/** Who a token names. What they may do is not in the token: it is read from chain state on every request. */
+export interface Identity {
+  address: string;
+}
 
 /** Issues and checks access tokens. Only HS256 is accepted, so `alg: none` and key confusion fail. */
 @Injectable()
@@ -27,27 +30,21 @@ export class TokenService {
     this.audience = `${deployment.chainId}:${deployment.contracts.ConsentRegistry.address.toLowerCase()}`;
   }
 
-  issue(actor: Actor): { token: string; expiresAt: Date } {
+  issue(identity: Identity): { token: string; expiresAt: Date } {
     const ttl = this.config.AUTH_TOKEN_TTL_S;
-    const token = this.jwt.sign(
-      { roles: actor.roles },
-      { algorithm: ALGORITHM, expiresIn: ttl, issuer: ISSUER, audience: this.audience, subject: actor.address },
-    );
+    const token = this.jwt.sign({}, { algorithm: ALGORITHM, expiresIn: ttl, issuer: ISSUER, audience: this.audience, subject: identity.address });
     return { token, expiresAt: new Date(Date.now() + ttl * 1000) };
   }
 
-  verify(token: string): Actor {
-    let claims: { sub?: unknown; roles?: unknown };
+  verify(token: string): Identity {
+    let claims: { sub?: unknown };
     try {
       claims = this.jwt.verify(token, { algorithms: [ALGORITHM], issuer: ISSUER, audience: this.audience });
     } catch (error) {
       const expired = (error as Error).name === "TokenExpiredError";
       throw unauthorized(expired ? "token-expired" : "invalid-token", expired ? "The access token has expired" : "The access token is invalid");
     }
-    if (typeof claims.sub !== "string" || !isAddress(claims.sub) || !Array.isArray(claims.roles)) {
-      throw unauthorized("invalid-token", "The access token is invalid");
-    }
-    const roles = claims.roles.filter((r): r is Role => KNOWN_ROLES.includes(r as Role));
-    return { address: getAddress(claims.sub), roles };
+    if (typeof claims.sub !== "string" || !isAddress(claims.sub)) throw unauthorized("invalid-token", "The access token is invalid");
+    return { address: getAddress(claims.sub) };
   }
 }

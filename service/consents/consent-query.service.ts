@@ -24,7 +24,7 @@ export class ConsentQueryService {
   /** The consents the caller may see: of one patient, or else those naming the institution, or else its own. */
   async visible(actor: Actor, patient?: string): Promise<ConsentEntity[]> {
     if (patient) return (await this.projection.consentsOf(patient)).filter((c) => this.mayView(actor, c));
-    if (this.authority.claimedByToken(actor, "institution")) return this.projection.consentsByGrantee([actor.address, ZeroAddress]);
+    if (this.authority.actorHolds(actor, "institution")) return this.projection.consentsByGrantee([actor.address, ZeroAddress]);
     return this.projection.consentsOf(actor.address);
   }
 
@@ -39,8 +39,8 @@ export class ConsentQueryService {
     const me = actor.address.toLowerCase();
     return (
       c.patient === me ||
-      this.authority.claimedByToken(actor, "regulator") ||
-      (this.authority.claimedByToken(actor, "institution") && (c.grantee === me || c.grantee === ZeroAddress))
+      this.authority.actorHolds(actor, "regulator") ||
+      (this.authority.actorHolds(actor, "institution") && (c.grantee === me || c.grantee === ZeroAddress))
     );
   }
 }

@@ -111,7 +111,7 @@ export class ConsentRelayService {
 
   /** The patient acts for themself; an institution may relay a patient's signature (e.g. from a kiosk). */
   private assertMayRelayFor(actor: Actor, patient: string): void {
-    if (actor.address.toLowerCase() === patient.toLowerCase() || this.authority.claimedByToken(actor, "institution")) return;
+    if (actor.address.toLowerCase() === patient.toLowerCase() || this.authority.actorHolds(actor, "institution")) return;
     throw forbidden("not-consent-patient", "Only the patient, or an institution relaying the patient's signature, may do this");
   }
 

@@ -5,6 +5,7 @@ import { ConsentLifecycle1764160000000 } from "./migrations/1764160000000-Consen
 import { Records1764170000000 } from "./migrations/1764170000000-Records";
 import { AccessTrail1764180000000 } from "./migrations/1764180000000-AccessTrail";
 import { TrailV2AppendOnly1764190000000 } from "./migrations/1764190000000-TrailV2AppendOnly";
+import { RolesByAccount1764200000000 } from "./migrations/1764200000000-RolesByAccount";
 import { pgliteDriver } from "./pglite-driver";
 
 /** Every migration in order. Schema changes happen here only; `synchronize` stays off. */
@@ -15,6 +16,7 @@ export const MIGRATIONS = [
   Records1764170000000,
   AccessTrail1764180000000,
   TrailV2AppendOnly1764190000000,
+  RolesByAccount1764200000000,
 ];
 
 export interface DatabaseSettings {

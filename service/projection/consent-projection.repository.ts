@@ -101,6 +101,18 @@ export class ConsentProjectionRepository {
     return latest?.granted ?? false;
   }
 
+  /** The roles (as role hashes) `account` holds per the indexed events. */
+  async rolesOf(account: string): Promise<string[]> {
+    const rows: Array<{ role: string }> = await this.dataSource.query(
+      `SELECT role FROM (
+         SELECT DISTINCT ON (role) role, granted FROM role_events
+          WHERE account = $1 ORDER BY role, block_number DESC, log_index DESC
+       ) latest WHERE granted`,
+      [account.toLowerCase()],
+    );
+    return rows.map((r) => r.role);
+  }
+
   /** Every account that holds `role` now, per the indexed events. */
   async membersOf(role: string): Promise<string[]> {
     const rows: Array<{ account: string }> = await this.dataSource.query(

@@ -58,18 +58,21 @@ export class RecordReleaseService {
     const attempt = { actor: actor.address, action: AccessAction.RecordRead, request: request.facts, resourceType: type, resourceId: id, purposes };
     return this.accessLog.audited(attempt, async (attempt) => {
       categoriesOfType(type); // unknown types are refused before anything is looked up
-      const record = versionId === undefined ? await this.records.read(type, id) : await this.records.readVersion(type, id, versionId);
-      if (record) {
-        attempt.patient = record.patient;
-        attempt.categories = 1 << record.category;
-      }
-      // Absent, or someone else's record as seen by a patient: the same answer, so ids leak nothing.
-      if (!record || (!this.isInstitution(actor) && !this.isPatientSelf(actor, record.patient))) throw notFound("record-not-found", `No ${type}/${id}`);
-      const release = sameAccount(record.custodian, actor.address)
+      const latest = await this.records.read(type, id);
+      // A missing version of an existing record is refused as the record would be: version numbers tell nothing either.
+      const record = versionId === undefined || !latest ? latest : await this.records.readVersion(type, id, versionId);
+      const subject = record ?? latest;
+      if (!subject) throw this.absent(actor, type, id, request);
+      attempt.patient = subject.patient;
+      attempt.categories = 1 << subject.category;
+      // Someone else's record as seen by a patient: the same answer as an absent one.
+      if (!this.isInstitution(actor) && !this.isPatientSelf(actor, subject.patient)) throw notFound("record-not-found", `No ${type}/${id}`);
+      const release = sameAccount(subject.custodian, actor.address)
         ? { decision: AccessDecision.Self, consentId: null } // a custodian reads what it published
-        : (await this.releasesOf(actor, record.patient, [record.category], null, request))[0];
+        : (await this.releasesOf(actor, subject.patient, [subject.category], null, request))[0];
       const outcome = this.outcomeOf(release, request);
       if (!isReleasing(release.decision)) throw refusedBy(refused(release.decision), outcome);
+      if (!record) throw notFound("version-not-found", `${type}/${id} has no version ${versionId}`);
       return { value: record, outcome };
     });
   }
@@ -91,7 +94,8 @@ export class RecordReleaseService {
         attempt.patient = latest.patient;
         attempt.categories = bits.reduce((mask, bit) => mask | (1 << bit), 0);
       }
-      if (!latest || (!this.isInstitution(actor) && !this.isPatientSelf(actor, latest.patient))) throw notFound("record-not-found", `No ${type}/${id}`);
+      if (!latest) throw this.absent(actor, type, id, request);
+      if (!this.isInstitution(actor) && !this.isPatientSelf(actor, latest.patient)) throw notFound("record-not-found", `No ${type}/${id}`);
       const releases = sameAccount(latest.custodian, actor.address)
         ? bits.map(() => ({ decision: AccessDecision.Self, consentId: null }))
         : await this.releasesOf(actor, latest.patient, bits, null, request);
@@ -130,6 +134,19 @@ export class RecordReleaseService {
         outcome: bits.map((bit, i) => ({ categories: 1 << bit, ...this.outcomeOf(releases[i], request) })),
       };
     });
+  }
+
+  /**
+   * What a caller hears for an id that names no record: exactly what it would hear for a record it may not
+   * see, so ids tell nothing. A patient hears "not found" for both. An institution hears the purpose
+   * problem or the consent refusal it would get for someone else's record (and the trail records a
+   * no-consent refusal); only break-glass, which would release an existing record, hears "not found".
+   */
+  private absent(actor: Actor, type: string, id: string, request: ReadRequest): Problem {
+    if (this.isInstitution(actor) && this.requirePurpose(request.purpose) !== ETREAT) {
+      return refusedBy(refused(AccessDecision.NoConsent), { decision: AccessDecision.NoConsent });
+    }
+    return notFound("record-not-found", `No ${type}/${id}`);
   }
 
   /**
@@ -195,7 +212,7 @@ export class RecordReleaseService {
 
   /** What the token claims: reads are gated by consent, which the projection decides, not by the role itself. */
   private isInstitution(actor: Actor): boolean {
-    return this.authority.claimedByToken(actor, "institution");
+    return this.authority.actorHolds(actor, "institution");
   }
 
   private isPatientSelf(actor: Actor, patient: string): boolean {

@@ -124,11 +124,17 @@ describe("when the chain cannot be reached", () => {
     const signature = await walletOf("regulator", 0).signMessage(challenge.body.message);
     const login = await service.request({ method: "POST", url: "/auth/token", payload: { message: challenge.body.message, signature } });
     expect([login.status, login.body.type]).toEqual([503, "urn:consentry:problem:chain-unavailable"]);
-    const trail = (await service.request({ method: "GET", url: "/audit/events?limit=1000", headers: regulatorAuth })).body.events;
+    // Authority too comes from the chain: while it is cut off, even the regulator's trail read is refused.
+    const cutOff = await service.request({ method: "GET", url: "/audit/events?limit=1000", headers: regulatorAuth });
+    expect([cutOff.status, cutOff.body.type]).toEqual([503, "urn:consentry:problem:consent-state-unavailable"]);
+
+    await proxy.start();
+    const trailRead = () => service.request({ method: "GET", url: "/audit/events?limit=1000", headers: regulatorAuth });
+    expect(await waitUntil(async () => (await trailRead()).status === 200, 30_000)).toBe(true);
+    const trail = (await trailRead()).body.events;
     expect(trail.filter((e: { decision: string }) => e.decision === "unavailable").length).toBeGreaterThanOrEqual(10);
     const lastSeq = trail.at(-1).seq;
 
-    await proxy.start();
     const provider = createRpcProvider(proxy.url, 31337);
     try {
       expect(await waitUntil(async () => (await anchoredRanges(provider, deployment)).nextSeq > lastSeq, 30_000)).toBe(true);

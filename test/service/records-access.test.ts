@@ -128,6 +128,19 @@ describe("consent-enforced record exchange", () => {
     expect(bobs.map((e: { decision: string }) => e.decision)).toEqual(["rejected", "rejected"]);
   });
 
+  it("answers an id that names no record exactly as one the caller may not see", async () => {
+    const withheld = await get(`/fhir/Observation/${stored.get("Observation")!.id}?purpose=TREAT`, lab);
+    const unknown = await get(`/fhir/Observation/no-such-record?purpose=TREAT`, lab);
+    const shape = (res: { status: number; body: { type: string; title: string } }) => [res.status, res.body.type, res.body.title];
+    expect(shape(withheld)).toEqual([403, "urn:consentry:problem:consent-required", "Forbidden"]);
+    expect(shape(unknown)).toEqual(shape(withheld));
+    expect(shape(await get(`/fhir/Observation/no-such-record`, lab))).toEqual(shape(await get(`/fhir/Observation/${stored.get("Observation")!.id}`, lab)));
+    // In the requester's own trail the two attempts look alike too.
+    const mine = (await get(`/audit/events?limit=1000`, lab)).body.events.slice(-4);
+    expect(mine[1]).toMatchObject({ decision: "no-consent", patient: null, categories: [], consentId: null });
+    expect(mine[0]).toMatchObject({ decision: "no-consent", patient: null, categories: [], consentId: null });
+  });
+
   it("lets the patient and the custodian read without a consent", async () => {
     const observation = stored.get("Observation")!;
     expect((await get(`/fhir/Observation/${observation.id}`, aliceAuth)).status).toBe(200);
@@ -178,7 +191,8 @@ describe("consent-enforced record exchange", () => {
   describe("bad input: a 4xx problem, nothing released, and the attempt in the trail", () => {
     const cases: Array<[string, () => Promise<{ status: number; body: any; headers: Record<string, unknown> }>, number, string]> = [
       ["an unknown resource type", () => get(`/fhir/Device/x?purpose=TREAT`, lab), 400, "unsupported-resource-type"],
-      ["an id that does not exist", () => get(`/fhir/Condition/does-not-exist?purpose=TREAT`, lab), 404, "record-not-found"],
+      // The same answer as for a record the caller may not see: ids tell nothing.
+      ["an id that does not exist", () => get(`/fhir/Condition/does-not-exist?purpose=TREAT`, lab), 403, "consent-required"],
       ["a missing purpose", () => get(`/fhir/Condition/${stored.get("Condition")!.id}`, lab), 400, "purpose-required"],
       ["an unknown purpose", () => get(`/fhir/Condition/${stored.get("Condition")!.id}?purpose=SNOOP`, lab), 400, "unknown-purpose"],
       ["a record for a patient who is not enrolled", () => service.request({ method: "POST", url: "/fhir/Observation", headers: hospital, payload: labObservation(`Patient/nobody`) }), 422, ""],
@@ -222,7 +236,10 @@ describe("consent-enforced record exchange", () => {
     const res = await service.request({ method: "POST", url: `/patients/${alice.address}/erase`, headers: admin });
     expect(res.status).toBe(200);
     expect(res.body.recordsErased).toBeGreaterThan(5);
-    expect((await get(`/fhir/Condition/${condition.id}`, hospital)).status).toBe(404);
+    // Gone for everyone: the custodian hears what it hears for any id without a record, the patient "not found".
+    expect((await get(`/fhir/Condition/${condition.id}?purpose=TREAT`, hospital)).body.type).toBe("urn:consentry:problem:consent-required");
+    expect((await get(`/fhir/Condition/${condition.id}`, aliceAuth)).status).toBe(404);
+    expect((await get(`/fhir/Condition?patient=${alice.address}&purpose=TREAT`, hospital)).body.total).toBe(0);
     const proof = await get(`/audit/events/${anEvent.id}/proof`, regulator);
     expect(proof.status).toBe(200);
     const { ledger } = await anchoredRanges(chain.provider, deployment);
