@@ -23,6 +23,7 @@ import { AccessEventRepository } from "../service/audit/access-event.repository"
 import { AccessLogService } from "../service/audit/access-log.service";
 import { keccakReady } from "../service/audit/keccak";
 import { StandardTree } from "../service/audit/merkle";
+import { TrailMonitor } from "../service/audit/trail-monitor.service";
 import { loadArtifact } from "../service/chain/artifacts";
 import type { Deployment } from "../service/chain/deployment";
 import { loadConfig } from "../service/config/app-config";
@@ -60,6 +61,8 @@ async function main(): Promise<void> {
     print("freshness", report.freshness);
     report.anchoring = await benchAnchoring(app, provider, deployment, ctx);
     print("anchoring", report.anchoring);
+    report.trailMonitor = await benchTrailMonitor(app);
+    print("trail monitor", report.trailMonitor);
   } finally {
     await app.close();
   }
@@ -226,6 +229,20 @@ async function settle(ledger: Contract, app: App): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error("anchoring did not catch up");
+}
+
+/** What the trail's self-check costs: one full sweep (leaves, links, roots, chain roots) of everything recorded so far. */
+async function benchTrailMonitor(app: App) {
+  const monitor = app.get(TrailMonitor);
+  const sweeps = monitor.report().sweeps;
+  while (monitor.report().sweeps === sweeps) await monitor.check(); // start at the beginning of a sweep
+  const before = monitor.report();
+  const t0 = performance.now();
+  while (monitor.report().sweeps === before.sweeps) await monitor.check();
+  const ms = performance.now() - t0;
+  const after = monitor.report();
+  const events = after.eventsChecked - before.eventsChecked;
+  return { ok: after.ok, eventsSwept: events, sweepMs: round(ms), eventsPerSec: Math.round(events / (ms / 1000)) };
 }
 
 async function start(deployment: Deployment, provider: BrowserProvider, env: Record<string, string>): Promise<App> {

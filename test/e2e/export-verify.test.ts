@@ -48,6 +48,14 @@ describe("export from the service, verified against the chain", () => {
     expect((await read(lab, "purpose=TREAT")).status).toBe(403); // no consent yet
     const signed = await client.signGrant(alice, client.terms(alice, { grantee: walletOf("institution", 1).address, categories: 1 << 3 }));
     const granted = await service.request({ method: "POST", url: "/consents", headers: aliceAuth, payload: { ...signed, wait: true } });
+    // The custodian asks whether the lab may receive the data (HL7 LEAP consult): actor the hospital, requester the lab.
+    const consult = await service.request({
+      method: "POST",
+      url: "/cds-services/patient-consent-consult",
+      headers: hospital,
+      payload: { hook: "patient-consent-consult", hookInstance: "c1", context: { patientId: [{ value: did }], actor: [{ value: walletOf("institution", 1).address }], class: [{ code: "laboratory" }] } },
+    });
+    expect(consult.body.cards[0].summary).toBe("CONSENT_PERMIT");
     for (let i = 0; i < 5; i++) expect((await read(lab, "purpose=TREAT")).status).toBe(200); // permits under the consent
     expect((await read(lab, "purpose=ETREAT&justification=collapse")).status).toBe(200); // break-glass
     const revoke = await client.signRevoke(alice, granted.body.consentId);
@@ -96,6 +104,19 @@ describe("export from the service, verified against the chain", () => {
     expect(run.code).toBe(1);
     const report = JSON.parse(readFileSync(join(dir, "tampered.json"), "utf8"));
     expect(report.firstFailure).toMatchObject({ seq: victim.seq, reason: "leaf-mismatch" });
+  });
+
+  it("verifies a consult about another party, and names the event when its requester is swapped", async () => {
+    const lines = readLines(join(dir, "trail.ndjson"));
+    const hospital = walletOf("institution", 0).address.toLowerCase();
+    const lab = walletOf("institution", 1).address.toLowerCase();
+    const consult = lines.find((l) => l.kind === "event" && l.actor === hospital && l.requester === lab && l.decision === 1)!;
+    expect(consult).toMatchObject({ format: 2, action: 4 });
+    consult.requester = hospital; // "the hospital asked about itself": its consent does not cover that
+    const run = await verify(writeLines(join(dir, "swapped.ndjson"), lines), join(dir, "swapped.json"));
+    expect(run.code).toBe(1);
+    const report = JSON.parse(readFileSync(join(dir, "swapped.json"), "utf8"));
+    expect(report.firstFailure).toMatchObject({ seq: consult.seq, id: consult.id });
   });
 
   it("still verifies after an admin prunes old events, keeping the batch headers", async () => {
