@@ -1,6 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startTrailWorld, writeTrail, type TrailSummary, type TrailWorld, type WrittenBatch } from "../support/trail-fixture";
+import { keccakReady } from "../../service/audit/keccak";
+import { bits, buildStandardTree, CAT, PURPOSE, startTrailWorld, writeTrail, type TrailSummary, type TrailWorld, type WrittenBatch } from "../support/trail-fixture";
 import { indexOfSeq, readLines, runVerifyCli, tempDir, verifyInProcess, withRecomputedLeaf, writeLines, type Line } from "./helpers";
 
 const STRANGER = "0x000000000000000000000000000000000000dEaD";
@@ -40,7 +41,7 @@ describe("verify: integrity of an exported trail", () => {
     writeLines(join(dir, `${name}.ndjson`), edit(lines.map((l) => ({ ...l }))));
   const eventAt = (seq: number) => lines[indexOfSeq(lines, seq)];
 
-  async function expectFirstFailure(file: string, expected: { reason: string; seq?: number | null; id?: string; batchId?: number }) {
+  async function expectFirstFailure(file: string, expected: { reason: string; seq?: number | null; id?: string | null; batchId?: number; missing?: unknown }) {
     const result = await verifyInProcess(world, file);
     expect(result.ok).toBe(false);
     expect(result.firstFailure).toMatchObject(expected);
@@ -95,15 +96,49 @@ describe("verify: integrity of an exported trail", () => {
     await expectFirstFailure(file, { reason: "proof-invalid", seq: mid, id: eventAt(mid).id as string });
   });
 
-  it("catches a deleted event: sequence-gap naming the event after it", async () => {
-    const file = tampered("deleted", (c) => c.filter((_, i) => i !== indexOfSeq(c, mid)));
-    const f = await expectFirstFailure(file, { reason: "sequence-gap", seq: mid + 1, id: eventAt(mid + 1).id as string });
-    expect(f.detail).toContain(`expected seq ${mid}`);
+  /** The failure's account of a gap: the missing seqs and the exported events on either side, by seq and id. */
+  const around = (fromSeq: number, toSeq: number) => ({
+    fromSeq,
+    toSeq,
+    before: { seq: fromSeq - 1, id: eventAt(fromSeq - 1).id },
+    after: { seq: toSeq + 1, id: eventAt(toSeq + 1).id },
   });
 
-  it("catches the deletion of a batch's last event: sequence-gap at the missing seq", async () => {
+  it("catches a deleted event: event-missing at its seq, naming the events before and after it", async () => {
+    const file = tampered("deleted", (c) => c.filter((_, i) => i !== indexOfSeq(c, mid)));
+    const f = await expectFirstFailure(file, { reason: "event-missing", seq: mid, id: null, batchId: b1.batchId, missing: around(mid, mid) });
+    expect(f.detail).toContain(`seq ${mid} is missing`);
+    expect(f.detail).toContain(eventAt(mid - 1).id as string);
+    expect(f.detail).toContain(eventAt(mid + 1).id as string);
+  });
+
+  it("catches the deletion of a batch's last event: event-missing at the missing seq, its neighbour in the next batch named", async () => {
     const file = tampered("deleted-last", (c) => c.filter((_, i) => i !== indexOfSeq(c, b1.lastSeq)));
-    await expectFirstFailure(file, { reason: "sequence-gap", seq: b1.lastSeq, batchId: b1.batchId });
+    await expectFirstFailure(file, { reason: "event-missing", seq: b1.lastSeq, batchId: b1.batchId, missing: around(b1.lastSeq, b1.lastSeq) });
+  });
+
+  it("catches the deletion of a batch's first event: event-missing, its neighbour in the previous batch named", async () => {
+    const file = tampered("deleted-first", (c) => c.filter((_, i) => i !== indexOfSeq(c, b2.firstSeq)));
+    await expectFirstFailure(file, { reason: "event-missing", seq: b2.firstSeq, batchId: b2.batchId, missing: around(b2.firstSeq, b2.firstSeq) });
+  });
+
+  it("catches two consecutive deleted events as one run", async () => {
+    const file = tampered("deleted-two", (c) => c.filter((l) => l.seq !== mid && l.seq !== mid + 1));
+    const f = await expectFirstFailure(file, { reason: "event-missing", seq: mid, missing: around(mid, mid + 1) });
+    expect(f.detail).toContain(`seq ${mid}..${mid + 1} are missing`);
+  });
+
+  it("catches a deleted event exported as the service would, its batch's tree rebuilt without it: event-missing, not proof-invalid", async () => {
+    // Every proof of the batch now leads to another root, starting with its first event: a consequence, not the cause.
+    await keccakReady();
+    const file = tampered("deleted-rebuilt", (c) => {
+      const kept = c.filter((l) => l.seq !== mid);
+      const batch = kept.filter((l) => l.kind === "event" && l.batchId === b1.batchId);
+      const tree = buildStandardTree(batch.map((l) => Buffer.from((l.leaf as string).slice(2), "hex")));
+      batch.forEach((l, i) => (l.proof = tree.proof(i)));
+      return kept;
+    });
+    await expectFirstFailure(file, { reason: "event-missing", seq: mid, batchId: b1.batchId, missing: around(mid, mid) });
   });
 
   it("catches two swapped events: sequence-gap at the first one out of place", async () => {
@@ -160,6 +195,14 @@ describe("verify: integrity of an exported trail", () => {
     await expectFirstFailure(file, { reason: "truncated", seq: mid, batchId: b1.batchId });
   });
 
+  it("names the seq and the id of an event whose line is cut after its id: truncated", async () => {
+    const text = readFileSync(valid.file, "utf8");
+    const start = text.indexOf(`"seq":${mid},`);
+    const file = join(dir, "cut-after-id.ndjson");
+    writeFileSync(file, text.slice(0, text.indexOf('"time"', start) + 5));
+    await expectFirstFailure(file, { reason: "truncated", seq: mid, id: eventAt(mid).id as string, batchId: b1.batchId });
+  });
+
   it("catches an export cut short between two events of a batch: truncated", async () => {
     const file = tampered("cut-at-line", (c) => c.slice(0, indexOfSeq(c, mid) + 1));
     await expectFirstFailure(file, { reason: "truncated", seq: mid + 1, batchId: b1.batchId });
@@ -209,6 +252,33 @@ describe("verify: integrity of an exported trail", () => {
     await expectFirstFailure(next, { reason: "batch-not-on-chain", batchId: last.batchId + 1, seq: last.lastSeq + 1 });
   });
 
+  it("catches a header naming other leaf types for either format: header-mismatch", async () => {
+    const header = lines[0] as Line & { leafTypes: string[]; leafTypesV1: string[] };
+    expect(header).toMatchObject({ version: 2, leafTypes: expect.arrayContaining(["address"]) });
+    expect(header.leafTypes).toHaveLength(13);
+    expect(header.leafTypesV1).toHaveLength(12);
+    await expectFirstFailure(tampered("types-v1-as-v2", (c) => [{ ...c[0], leafTypes: header.leafTypesV1 }, ...c.slice(1)]), { reason: "header-mismatch", seq: null });
+    await expectFirstFailure(tampered("types-v1-missing", (c) => [{ ...c[0], leafTypesV1: undefined }, ...c.slice(1)]), { reason: "header-mismatch", seq: null });
+    await expectFirstFailure(tampered("types-v1-wrong", (c) => [{ ...c[0], leafTypesV1: header.leafTypes }, ...c.slice(1)]), { reason: "header-mismatch", seq: null });
+    await expectFirstFailure(tampered("version-3", (c) => [{ ...c[0], version: 3 }, ...c.slice(1)]), { reason: "header-mismatch", seq: null });
+  });
+
+  it("catches an event whose requester was edited: leaf-mismatch, the requester is anchored", async () => {
+    const file = tampered("edited-requester", (c) => {
+      c[indexOfSeq(c, mid)].requester = STRANGER;
+      return c;
+    });
+    await expectFirstFailure(file, { reason: "leaf-mismatch", seq: mid, id: eventAt(mid).id as string });
+  });
+
+  it("catches a last batch with no event in the export's time range: time-out-of-range", async () => {
+    const last = valid.batches[valid.batches.length - 1];
+    const file = tampered("range-before-last", (c) => [{ ...c[0], to: new Date(eventAt(last.firstSeq).time as number).toISOString() }, ...c.slice(1)]);
+    // Events from `to` on are outside [from, to); the earlier batches still lie wholly inside.
+    expect(lines.filter((l) => l.kind === "event" && (l.seq as number) < last.firstSeq).every((l) => (l.time as number) < (eventAt(last.firstSeq).time as number))).toBe(true);
+    await expectFirstFailure(file, { reason: "time-out-of-range", batchId: last.batchId, seq: last.firstSeq });
+  });
+
   it("catches a header for another chain or contract: header-mismatch", async () => {
     await expectFirstFailure(tampered("chain-id", (c) => [{ ...c[0], chainId: 1 }, ...c.slice(1)]), { reason: "header-mismatch", seq: null });
     await expectFirstFailure(tampered("ledger", (c) => [{ ...c[0], accessLedger: world.institutions[0] }, ...c.slice(1)]), { reason: "header-mismatch", seq: null });
@@ -231,8 +301,12 @@ describe("verify: integrity of an exported trail", () => {
     const run = await runVerifyCli(["--export", file, "--rpc", world.url, "--deployment", world.deploymentFile, "--report", report]);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain("FAILED");
-    expect(run.stdout).toContain(`sequence-gap at event seq ${mid + 1}`);
-    expect(JSON.parse(readFileSync(report, "utf8"))).toMatchObject({ ok: false, firstFailure: { reason: "sequence-gap", seq: mid + 1, id: eventAt(mid + 1).id } });
+    expect(run.stdout).toContain(`event-missing at event seq ${mid}`);
+    expect(run.stdout).toContain(eventAt(mid + 1).id as string);
+    expect(JSON.parse(readFileSync(report, "utf8"))).toMatchObject({
+      ok: false,
+      firstFailure: { reason: "event-missing", seq: mid, missing: around(mid, mid), explanation: expect.stringContaining("deleted") },
+    });
   });
 
   it("exits 2 when it cannot verify at all (chain unreachable, missing argument)", async () => {
@@ -282,6 +356,72 @@ describe("verify: integrity of an exported trail", () => {
       const smuggled = [...copy];
       smuggled.splice(prunedLine + 1, 0, { ...copy[copy.findIndex((l) => l.kind === "event")] });
       await expectFirstFailure(writeLines(join(dir, "pruned-smuggled.ndjson"), smuggled), { reason: "range-mismatch" });
+    });
+  });
+
+  // After the pruned export, which expects its trail to continue from seq 601.
+  describe("further trails: formats, break-glass batches and the time range", () => {
+    let trails = 0;
+    const next = (name: string) => join(dir, `${name}-${++trails}.ndjson`);
+    const seqOfIndex = (t: TrailSummary, index: number) => t.firstSeq + index;
+    const idOf = (t: TrailSummary, seq: number) => readLines(t.file).find((l) => l.kind === "event" && l.seq === seq)!.id as string;
+
+    it("verifies a version 1 export: no format or requester, every event format 1, consent checked for the actor", async () => {
+      const v1 = await writeTrail(world, next("v1"), { events: 120, batchSize: 40, breakGlassRate: 0.02, exportVersion: 1 });
+      const v1Lines = readLines(v1.file);
+      expect(v1Lines[0]).toMatchObject({ version: 1, leafTypes: expect.any(Array) });
+      expect(v1Lines[0].leafTypes).toHaveLength(12);
+      expect(v1Lines[0]).not.toHaveProperty("leafTypesV1");
+      expect(v1Lines.filter((l) => l.kind === "event").every((l) => !("format" in l) && !("requester" in l))).toBe(true);
+      const result = await verifyInProcess(world, v1.file);
+      expect(result.firstFailure).toBeNull();
+      expect(result.checked).toMatchObject({ events: 120, permits: v1.permits, denies: v1.denies });
+      // A format 1 line claiming a requester other than its actor claims what its leaf does not hold.
+      const claimed = [...v1Lines];
+      const at = claimed.findIndex((l) => l.kind === "event" && l.decision === 1);
+      claimed[at] = { ...claimed[at], requester: STRANGER };
+      await expectFirstFailure(writeLines(next("v1-requester"), claimed), { reason: "malformed-line", seq: claimed[at].seq as number, id: claimed[at].id as string });
+    });
+
+    it("verifies a version 2 export holding format 1 events before format 2 ones", async () => {
+      const mixed = await writeTrail(world, next("mixed"), { events: 150, batchSize: 40, breakGlassRate: 0.02, formatOf: (i) => (i < 70 ? 1 : 2) });
+      const events = readLines(mixed.file).filter((l) => l.kind === "event");
+      expect(events.filter((l) => l.format === 1)).toHaveLength(70);
+      expect(events.filter((l) => l.format === 1).every((l) => l.requester === l.actor)).toBe(true);
+      expect(events.some((l) => l.format === 2 && l.requester !== l.actor)).toBe(true); // consults
+      const result = await verifyInProcess(world, mixed.file);
+      expect(result.firstFailure).toBeNull();
+      expect(result.checked).toMatchObject({ events: 150, leaves: 150, permits: mixed.permits, denies: mixed.denies });
+    });
+
+    it("catches a break-glass access anchored in a batch with other events: break-glass-not-isolated", async () => {
+      const glass = { action: 1, decision: 4, categories: bits(CAT.medications), purposes: bits(PURPOSE.ETREAT), consentId: "0x" + "00".repeat(32) };
+      const t = await writeTrail(world, next("glass-shared"), { events: 12, batchSize: 6, breakGlassRate: 0, isolateBreakGlass: false, override: (i) => (i === 3 ? glass : undefined) });
+      const seq = seqOfIndex(t, 3);
+      const f = await expectFirstFailure(t.file, { reason: "break-glass-not-isolated", seq, id: idOf(t, seq), batchId: t.batches[0].batchId });
+      expect(f.detail).toContain(`${t.batches[0].firstSeq}..${t.batches[0].lastSeq}`);
+    });
+
+    it("catches an event of an interior batch outside the export's time range: time-out-of-range, even when a later event of its batch fails too", async () => {
+      const from = world.cursor.nextTimeMs;
+      const options = { events: 40, batchSize: 10, breakGlassRate: 0, range: { from }, override: (i: number) => (i === 15 ? { time: from - 60_000 } : undefined) };
+      const t = await writeTrail(world, next("out-of-range"), options);
+      const seq = seqOfIndex(t, 15);
+      expect(t.range.from).toBe(from);
+      await expectFirstFailure(t.file, { reason: "time-out-of-range", seq, id: idOf(t, seq), batchId: t.batches[1].batchId });
+      // The batch's verdict needs its end; a failure further on in it must not hide the earlier event.
+      const copy = readLines(t.file);
+      copy[indexOfSeq(copy, seq + 2)].actor = STRANGER;
+      await expectFirstFailure(writeLines(next("out-of-range-then-edited"), copy), { reason: "time-out-of-range", seq, id: idOf(t, seq) });
+    });
+
+    it("accepts events outside the time range in the first and last batches, which hold one inside", async () => {
+      const from = world.cursor.nextTimeMs;
+      const early = (i: number) => (i === 2 || i === 38 ? { time: from - 60_000 } : undefined);
+      const t = await writeTrail(world, next("edges"), { events: 40, batchSize: 10, breakGlassRate: 0, range: { from }, override: early });
+      const result = await verifyInProcess(world, t.file);
+      expect(result.firstFailure).toBeNull();
+      expect(result.export.from).toBe(new Date(from).toISOString());
     });
   });
 });
