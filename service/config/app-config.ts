@@ -93,7 +93,7 @@ export class AppConfig {
 
   /** Events the monitor's sweep re-verifies per check: a full sweep takes (trail length / this) checks. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(10_000_000)
-  TRAIL_SWEEP_EVENTS = 50_000;
+  TRAIL_SWEEP_EVENTS = 5_000;
 
   /** Access events are kept at least this long; 0 lets an admin prune anything anchored (tests, demos). */
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(36_500)
