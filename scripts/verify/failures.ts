@@ -3,7 +3,7 @@
  */
 export const REASONS = {
   "malformed-line": "a line is not valid JSON or does not follow the export format",
-  truncated: "the export ends early: no end line, an incomplete last line, or a batch missing its last events",
+  truncated: "the export ends early: no end line, an incomplete last line, or the file stops inside a batch",
   "header-mismatch": "the header is missing or does not match the deployment (chainId, contracts, version, leaf types of either format)",
   "chain-mismatch": "the RPC endpoint is not the deployment's chain, or the contracts are not there",
   "batch-not-on-chain": "a batch of the export was never anchored",
