@@ -1,5 +1,13 @@
 import type { FirstFailure } from "./failures";
 
+/**
+ * How far an interior event's time may lie outside the range. Event times are stamped when an access is
+ * decided, sequence numbers when it is committed, and decisions never precede the last indexed block's
+ * time, which a chain's clock may run seconds ahead of: near the edges, times and sequence numbers are
+ * out of step by that much in an honest trail. A time further out is a mislabelled event.
+ */
+export const CLOCK_SKEW_MS = 60_000;
+
 interface OpenBatch {
   batchId: number;
   firstSeq: number;
@@ -13,8 +21,8 @@ interface OpenBatch {
 /**
  * The export's time range (docs/access-trail.md): the batches exported are those with an event in
  * [from, to). The first and last of them may also hold events outside it, but each has one inside;
- * every other batch lies wholly inside. Whether a batch is the last is known only when the line after
- * it arrives, so a batch's verdict is given when it closes.
+ * every other batch lies inside it, give or take CLOCK_SKEW_MS. Whether a batch is the last is known
+ * only when the line after it arrives, so a batch's verdict is given when it closes.
  */
 export class TimeRangeCheck {
   private batch: OpenBatch | null = null;
@@ -35,7 +43,7 @@ export class TimeRangeCheck {
     const b = this.batch;
     if (!b) return;
     if (time >= this.from && time < this.to) b.inside++;
-    else if (!b.outside) b.outside = { seq, id, time, line };
+    else if (!b.outside && (time < this.from - CLOCK_SKEW_MS || time >= this.to + CLOCK_SKEW_MS)) b.outside = { seq, id, time, line };
   }
 
   /**
@@ -74,7 +82,7 @@ export class TimeRangeCheck {
       batchId: b.batchId,
       line: o.line,
       reason: "time-out-of-range",
-      detail: `event time ${iso(o.time)} is outside the export's range [${iso(this.from)}, ${iso(this.to)}) in batch ${b.batchId}, which is neither the first nor the last batch exported`,
+      detail: `event time ${iso(o.time)} is outside the export's range [${iso(this.from)}, ${iso(this.to)}) (by more than ${CLOCK_SKEW_MS / 1000} s) in batch ${b.batchId}, which is neither the first nor the last batch exported`,
     };
   }
 

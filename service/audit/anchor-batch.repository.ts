@@ -50,17 +50,29 @@ export class AnchorBatchRepository {
     await this.batches.update({ batchId, state: Not("confirmed") }, { state: "confirmed", txHash, blockNumber, anchoredAt: new Date() });
   }
 
-  /** Batches whose events overlap [fromMs, toMs), in order, for the export; `afterBatchId` pages. */
-  async inTimeRange(fromMs: number, toMs: number, afterBatchId: number, limit: number): Promise<AnchorBatchEntity[]> {
+  /**
+   * The batch ids an export of [fromMs, toMs) spans: from the first batch with an event in the range to the
+   * last (pruned batches by when they were built). Everything between is exported too, so an export never
+   * skips a batch whose events' times ran slightly out of order with their sequence numbers.
+   */
+  async spanOf(fromMs: number, toMs: number): Promise<{ first: number; last: number } | null> {
+    const [row] = (await this.dataSource.query(
+      `SELECT min(batch_id) AS first, max(batch_id) AS last FROM (
+         SELECT batch_id FROM access_events WHERE time_ms >= $1 AND time_ms < $2 AND batch_id IS NOT NULL
+         UNION ALL
+         SELECT batch_id FROM anchor_batches WHERE events_pruned_at IS NOT NULL AND created_at >= to_timestamp($3) AND created_at < to_timestamp($4)
+       ) s`,
+      [fromMs, toMs, fromMs / 1000, toMs / 1000],
+    )) as Array<{ first: string | null; last: string | null }>;
+    return row.first === null ? null : { first: Number(row.first), last: Number(row.last) };
+  }
+
+  /** Confirmed batches with ids in (afterBatchId, lastBatchId], in order, at most `limit`. */
+  confirmedUpTo(afterBatchId: number, lastBatchId: number, limit: number): Promise<AnchorBatchEntity[]> {
     return this.batches
       .createQueryBuilder("b")
       .where("b.state = 'confirmed'")
-      .andWhere("b.batch_id > :afterBatchId", { afterBatchId })
-      .andWhere(
-        `((b.events_pruned_at IS NOT NULL AND b.created_at >= to_timestamp(:fromS) AND b.created_at < to_timestamp(:toS))
-          OR EXISTS (SELECT 1 FROM access_events e WHERE e.batch_id = b.batch_id AND e.time_ms >= :fromMs AND e.time_ms < :toMs))`,
-        { fromMs, toMs, fromS: fromMs / 1000, toS: toMs / 1000 },
-      )
+      .andWhere("b.batch_id > :afterBatchId AND b.batch_id <= :lastBatchId", { afterBatchId, lastBatchId })
       .orderBy("b.batchId", "ASC")
       .limit(limit)
       .getMany();

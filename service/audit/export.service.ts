@@ -41,9 +41,10 @@ export class ExportService {
     });
     let batchCount = 0;
     let eventCount = 0;
-    let after = 0;
+    const span = await this.batches.spanOf(fromMs, toMs);
+    let after = span ? span.first - 1 : 0;
     for (;;) {
-      const page = await this.batches.inTimeRange(fromMs, toMs, after, EXPORT_BATCH_PAGE);
+      const page = span ? await this.batches.confirmedUpTo(after, span.last, EXPORT_BATCH_PAGE) : [];
       if (page.length === 0) break;
       for (const batch of page) {
         after = batch.batchId;

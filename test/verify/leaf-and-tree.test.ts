@@ -9,7 +9,7 @@ import { bytesHex, processProof } from "../../scripts/verify/merkle";
 import { CheckQueue } from "../../scripts/verify/check-queue";
 import { VerificationFailure, type Failure } from "../../scripts/verify/failures";
 import { peekLine } from "../../scripts/verify/line-peek";
-import { TimeRangeCheck } from "../../scripts/verify/time-range";
+import { CLOCK_SKEW_MS, TimeRangeCheck } from "../../scripts/verify/time-range";
 import { FormatError, LEAF_TYPES, LEAF_TYPES_V1, parseLine, type EventLine, type HeaderLine, type LeafFields } from "../../scripts/verify/trail-format";
 import { LEAF_TYPES as SERVICE_LEAF_TYPES, LEAF_TYPES_V1 as SERVICE_LEAF_TYPES_V1 } from "../../service/audit/access-event";
 import { keccakReady } from "../../service/audit/keccak";
@@ -253,29 +253,43 @@ describe("first failure in trail order", () => {
 });
 
 describe("time range", () => {
-  it("allows the first and last batches events outside [from, to) if one is inside, and interior batches none", () => {
-    const range = new TimeRangeCheck(1000, 2000);
+  it("allows the first and last batches events outside [from, to) if one is inside, and interior batches none beyond the clock skew", () => {
+    const [from, to] = [1_000_000, 2_000_000];
+    const far = CLOCK_SKEW_MS + 1;
+    const range = new TimeRangeCheck(from, to);
     range.open(1, 1, 2, false);
-    range.event(1, "a", 999, 3);
-    range.event(2, "b", 1000, 4);
+    range.event(1, "a", from - far, 3);
+    range.event(2, "b", from, 4);
     expect(range.closeBeforeNext(5, true)).toBeNull();
     range.open(2, 3, 4, false);
-    range.event(3, "c", 1500, 6);
-    range.event(4, "d", 2000, 7);
+    range.event(3, "c", 1_500_000, 6);
+    range.event(4, "d", to + far, 7);
     expect(range.ifInterior()).toMatchObject({ seq: 4, id: "d" });
     expect(range.closeAtEnd(8, true)).toBeNull(); // the last batch: d may lie outside
-    const interior = new TimeRangeCheck(1000, 2000);
+    const interior = new TimeRangeCheck(from, to);
     interior.open(1, 1, 1, false);
-    interior.event(1, "a", 1000, 3);
+    interior.event(1, "a", from, 3);
     interior.closeBeforeNext(4, true);
     interior.open(2, 2, 3, false);
-    interior.event(2, "b", 2500, 5);
-    interior.event(3, "c", 900, 6);
+    interior.event(2, "b", to + far, 5);
+    interior.event(3, "c", from - far, 6);
     expect(interior.closeBeforeNext(7, true)).toMatchObject({ reason: "time-out-of-range", seq: 2, id: "b", batchId: 2 });
-    const empty = new TimeRangeCheck(1000, 2000);
+    const empty = new TimeRangeCheck(from, to);
     empty.open(1, 1, 1, false);
-    empty.event(1, "a", 2000, 3);
+    empty.event(1, "a", to, 3);
     expect(empty.closeAtEnd(4, true)).toMatchObject({ reason: "time-out-of-range", seq: 1, id: null, batchId: 1 });
+  });
+
+  it("tolerates interior events out of step with the range by less than the clock skew (block time ahead of the wall clock)", () => {
+    const [from, to] = [1_000_000, 2_000_000];
+    const range = new TimeRangeCheck(from, to);
+    range.open(1, 1, 1, false);
+    range.event(1, "a", from, 3);
+    range.closeBeforeNext(4, true);
+    range.open(2, 2, 3, false);
+    range.event(2, "b", to + CLOCK_SKEW_MS - 1, 5);
+    range.event(3, "c", from - CLOCK_SKEW_MS, 6);
+    expect(range.closeBeforeNext(7, true)).toBeNull();
   });
 });
 

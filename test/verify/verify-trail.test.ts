@@ -1,6 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { keccakReady } from "../../service/audit/keccak";
+import { CLOCK_SKEW_MS } from "../../scripts/verify/time-range";
 import { bits, buildStandardTree, CAT, PURPOSE, startTrailWorld, writeTrail, type TrailSummary, type TrailWorld, type WrittenBatch } from "../support/trail-fixture";
 import { indexOfSeq, readLines, runVerifyCli, tempDir, verifyInProcess, withRecomputedLeaf, writeLines, type Line } from "./helpers";
 
@@ -404,7 +405,7 @@ describe("verify: integrity of an exported trail", () => {
 
     it("catches an event of an interior batch outside the export's time range: time-out-of-range, even when a later event of its batch fails too", async () => {
       const from = world.cursor.nextTimeMs;
-      const options = { events: 40, batchSize: 10, breakGlassRate: 0, range: { from }, override: (i: number) => (i === 15 ? { time: from - 60_000 } : undefined) };
+      const options = { events: 40, batchSize: 10, breakGlassRate: 0, range: { from }, override: (i: number) => (i === 15 ? { time: from - 2 * CLOCK_SKEW_MS } : undefined) };
       const t = await writeTrail(world, next("out-of-range"), options);
       const seq = seqOfIndex(t, 15);
       expect(t.range.from).toBe(from);
@@ -417,7 +418,7 @@ describe("verify: integrity of an exported trail", () => {
 
     it("accepts events outside the time range in the first and last batches, which hold one inside", async () => {
       const from = world.cursor.nextTimeMs;
-      const early = (i: number) => (i === 2 || i === 38 ? { time: from - 60_000 } : undefined);
+      const early = (i: number) => (i === 2 || i === 38 ? { time: from - 2 * CLOCK_SKEW_MS } : undefined);
       const t = await writeTrail(world, next("edges"), { events: 40, batchSize: 10, breakGlassRate: 0, range: { from }, override: early });
       const result = await verifyInProcess(world, t.file);
       expect(result.firstFailure).toBeNull();
