@@ -256,6 +256,7 @@ async function start(deployment: Deployment, provider: BrowserProvider, env: Rec
     RELAYER_PRIVATE_KEY: demoAccount("relayer").privateKey,
     ANCHORER_PRIVATE_KEY: demoAccount("anchorer").privateKey,
     LOG_LEVEL: "error",
+    RATE_LIMIT_PER_MINUTE: "0",
     ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
     ...env,
   });

@@ -2,27 +2,56 @@ import "reflect-metadata";
 import { NestFactory } from "@nestjs/core";
 import { FastifyAdapter, type NestFastifyApplication } from "@nestjs/platform-fastify";
 import { DocumentBuilder, SwaggerModule } from "@nestjs/swagger";
+import type { FastifyInstance } from "fastify";
+import { readFileSync } from "node:fs";
 import { AppModule, type AppModuleOptions } from "./app.module";
-import type { AppConfig } from "./config/app-config";
-import { jsonLogger } from "./common/logger";
-import { ProblemFilter } from "./common/problem.filter";
-import { validationPipe } from "./common/validation";
 import { RefusalRecorder } from "./audit/refusal-recorder";
+import { TokenService } from "./auth/token.service";
+import { jsonLogger } from "./common/logger";
+import { validationPipe } from "./common/validation";
+import { ConfigError, type AppConfig } from "./config/app-config";
+import { installJsonBodyParser } from "./edge/json-body";
+import { ProblemFilter } from "./edge/problem.filter";
+import { frameworkProblem, writeClientProblem } from "./edge/framework-problems";
+import { installRateLimit } from "./edge/rate-limit";
+import { RouteIndex } from "./edge/route-index";
+import { installSecurityHeaders } from "./edge/security-headers";
+
+export interface AppOptions extends AppModuleOptions {
+  /** In-process rate-limit exemptions by limiter key (the dev stack's demo seeding); never reachable over HTTP. */
+  rateLimitExempt?: (key: string) => boolean;
+}
 
 /** Builds the service (not yet listening). Start-up checks that fail reject with a one-line error. */
-export async function createApp(config: AppConfig, options: AppModuleOptions = {}): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: config.BODY_LIMIT_BYTES, logger: false });
-  adapter.getInstance().addContentTypeParser(
-    "application/fhir+json",
-    { parseAs: "string", bodyLimit: config.BODY_LIMIT_BYTES },
-    adapter.getInstance().getDefaultJsonParser("error", "ignore"),
-  );
+export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<NestFastifyApplication> {
+  const tls = tlsOptions(config);
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    logger: false,
+    ...(tls ? { https: tls } : {}),
+    // Errors Fastify raises before routing (a malformed URL, an overlong path segment) and those Node's HTTP
+    // parser raises before Fastify (oversized headers) are answered as problems too.
+    frameworkErrors: frameworkProblem,
+    clientErrorHandler: writeClientProblem,
+  } as ConstructorParameters<typeof FastifyAdapter>[0]);
+  const fastify = adapter.getInstance() as unknown as FastifyInstance;
+  const routes = RouteIndex.attach(fastify);
+  installJsonBodyParser(fastify, config.BODY_LIMIT_BYTES);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
     logger: jsonLogger(config.LOG_LEVEL),
     abortOnError: false,
+    // Our own JSON parser (installJsonBodyParser) replaces Nest's.
+    bodyParser: false,
   });
-  app.useGlobalFilters(new ProblemFilter(app.get(RefusalRecorder)));
+  app.useGlobalFilters(new ProblemFilter({ observer: app.get(RefusalRecorder), routes }));
   app.useGlobalPipes(validationPipe());
+  await installSecurityHeaders(app, { tls: !!tls, corsOrigins: (config.CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean) });
+  const redis = await installRateLimit(app, app.get(TokenService), {
+    perMinute: config.RATE_LIMIT_PER_MINUTE,
+    redisUrl: config.REDIS_URL,
+    exempt: options.rateLimitExempt,
+  });
+  if (redis) fastify.addHook("onClose", async () => void (await redis.quit().catch(() => undefined)));
 
   const openApi = new DocumentBuilder()
     .setTitle("Consentry")
@@ -43,4 +72,15 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     throw error;
   }
   return app;
+}
+
+/** HTTPS with TLS 1.3 as the minimum when both files are configured. */
+function tlsOptions(config: AppConfig): { cert: Buffer; key: Buffer; minVersion: "TLSv1.3" } | undefined {
+  if (!config.TLS_CERT_FILE && !config.TLS_KEY_FILE) return undefined;
+  if (!config.TLS_CERT_FILE || !config.TLS_KEY_FILE) throw new ConfigError("TLS_CERT_FILE and TLS_KEY_FILE must be set together");
+  try {
+    return { cert: readFileSync(config.TLS_CERT_FILE), key: readFileSync(config.TLS_KEY_FILE), minVersion: "TLSv1.3" };
+  } catch (error) {
+    throw new ConfigError(`Cannot read the TLS certificate or key: ${(error as Error).message.split("\n")[0]}`);
+  }
 }

@@ -7,6 +7,7 @@ import { AccessAction, AccessDecision } from "../domain/access-codes";
 import { AccessEventRepository, type AccessEventDraft } from "./access-event.repository";
 import type { AccessEventEntity } from "./audit.entities";
 import { keccak, keccakReady } from "./keccak";
+import { redact } from "../common/redact";
 
 /** Most events committed in one transaction; a burst larger than this takes several. */
 export const GROUP_COMMIT_MAX_EVENTS = 5_000;
@@ -154,7 +155,7 @@ export class AccessLogService implements OnModuleInit {
           this.committed.emit("committed", rows);
         } catch (error) {
           if (group.length === 1) {
-            this.logger.error({ message: "An access event could not be committed", error: (error as Error).message.split("\n")[0] });
+            this.logger.error({ message: "An access event could not be committed", error: redact((error as Error).message) });
             // Fail closed: the caller must not release anything it could not record.
             group[0].reject(unavailable("audit-unavailable", "The access could not be recorded, so it is refused"));
           } else {

@@ -13,6 +13,7 @@ import type { AccessEventEntity, AnchorBatchEntity } from "./audit.entities";
 import { AnchorBatchRepository } from "./anchor-batch.repository";
 import { StandardTree } from "./merkle";
 import { TrailMonitor } from "./trail-monitor.service";
+import { redact } from "../common/redact";
 
 /** How long one anchoring transaction may take before the tick gives up and retries later. */
 export const ANCHOR_TX_TIMEOUT_MS = 60_000;
@@ -88,7 +89,7 @@ export class AnchorService implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       void this.tick()
-        .catch((error) => this.logger.warn({ message: "Anchoring pass failed; will retry", error: (error as Error).message.split("\n")[0] }))
+        .catch((error) => this.logger.warn({ message: "Anchoring pass failed; will retry", error: redact((error as Error).message) }))
         .finally(() => this.schedule(this.config.BATCH_MAX_MS));
     }, delayMs);
   }

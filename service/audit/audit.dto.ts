@@ -8,7 +8,7 @@ export class TrailQueryDto {
   @ApiPropertyOptional() @IsOptional() @IsAccount() actor?: string;
   @ApiPropertyOptional({ description: "ISO 8601, inclusive" }) @IsOptional() @IsInstant() from?: string;
   @ApiPropertyOptional({ description: "ISO 8601, exclusive" }) @IsOptional() @IsInstant() to?: string;
-  @ApiPropertyOptional({ description: "Return events after this seq (paging)" }) @IsOptional() @Type(() => Number) @IsInt() @Min(0) after?: number;
+  @ApiPropertyOptional({ description: "Return events after this seq (paging)" }) @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) after?: number;
   @ApiPropertyOptional({ default: 100 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1000) limit?: number;
 }
 
@@ -22,7 +22,7 @@ export class EventIdParam {
 }
 
 export class BatchIdParam {
-  @Type(() => Number) @IsInt() @Min(1) id!: number;
+  @Type(() => Number) @IsInt() @Min(1) @Max(Number.MAX_SAFE_INTEGER) id!: number;
 }
 
 export class AccessEventViewDto {

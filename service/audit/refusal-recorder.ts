@@ -3,10 +3,11 @@ import type { FastifyRequest } from "fastify";
 import type { AuthenticatedRequest } from "../auth/auth.decorators";
 import { bearerToken } from "../auth/auth.guard";
 import { TokenService } from "../auth/token.service";
-import type { RefusalObserver } from "../common/problem.filter";
+import type { RefusalObserver } from "../common/refusal-observer";
 import { AccessAction } from "../domain/access-codes";
 import { AccessLogService } from "./access-log.service";
 import { auditedActionOf } from "./audited-route.decorator";
+import { redact } from "../common/redact";
 
 const RECORD_ACTIONS: ReadonlySet<AccessAction> = new Set([AccessAction.RecordRead, AccessAction.RecordSearch, AccessAction.RecordWrite]);
 
@@ -45,7 +46,7 @@ export class RefusalRecorder implements RefusalObserver {
         error,
       );
     } catch (failure) {
-      this.logger.error({ message: "A refused request could not be recorded", error: (failure as Error).message.split("\n")[0] });
+      this.logger.error({ message: "A refused request could not be recorded", error: redact((failure as Error).message) });
     }
   }
 

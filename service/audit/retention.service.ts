@@ -28,10 +28,11 @@ export class RetentionService {
     private readonly batches: AnchorBatchRepository,
   ) {}
 
-  async prune(actor: Actor, before?: string): Promise<PruneResult> {
+  async prune(actor: Actor, before?: string | null): Promise<PruneResult> {
     if (!(await this.authority.heldOnChain("admin", actor.address))) throw forbidden("role-required", "Only an administrator can prune the access trail");
     const oldestAllowed = Date.now() - this.config.AUDIT_RETENTION_DAYS * DAY_MS;
-    const cutoff = before === undefined ? oldestAllowed : Date.parse(before);
+    // JSON null means "not given", like an absent field.
+    const cutoff = before === undefined || before === null ? oldestAllowed : Date.parse(before);
     if (cutoff > oldestAllowed) {
       throw badRequest("retention-period", "Inside the retention period", `Events younger than ${this.config.AUDIT_RETENTION_DAYS} days must be kept`);
     }

@@ -6,6 +6,7 @@ import { AnchorBatchRepository } from "./anchor-batch.repository";
 import type { AnchorBatchEntity } from "./audit.entities";
 import { StandardTree } from "./merkle";
 import { checkRun, GENESIS_LEAF, type TrailFailure } from "./trail-integrity";
+import { redact } from "../common/redact";
 
 /** Events read per query while checking. */
 const PAGE_EVENTS = 5_000;
@@ -91,7 +92,7 @@ export class TrailMonitor implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       void this.check()
-        .catch((error) => this.logger.warn({ message: "Trail check failed; will retry", error: (error as Error).message.split("\n")[0] }))
+        .catch((error) => this.logger.warn({ message: "Trail check failed; will retry", error: redact((error as Error).message) }))
         .finally(() => this.schedule(this.config.TRAIL_CHECK_MS));
     }, delayMs);
   }

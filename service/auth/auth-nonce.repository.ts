@@ -6,8 +6,23 @@ import { AuthNonceEntity } from "./auth-nonce.entity";
 export class AuthNonceRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  async create(nonce: string, address: string, expiresAt: Date): Promise<void> {
-    await this.dataSource.getRepository(AuthNonceEntity).insert({ nonce, address: address.toLowerCase(), expiresAt, usedAt: null });
+  /** Stores a challenge, keeping at most `keepPerAddress` unanswered ones for its address (the newest). */
+  async create(nonce: string, address: string, expiresAt: Date, keepPerAddress: number): Promise<void> {
+    const owner = address.toLowerCase();
+    await this.dataSource.transaction(async (m) => {
+      await m.getRepository(AuthNonceEntity).insert({ nonce, address: owner, expiresAt, usedAt: null });
+      await m.query(
+        `DELETE FROM auth_nonces WHERE nonce IN (
+           SELECT nonce FROM auth_nonces WHERE address = $1 AND used_at IS NULL ORDER BY expires_at DESC OFFSET $2)`,
+        [owner, keepPerAddress],
+      );
+    });
+  }
+
+  /** Unanswered, unexpired challenges. */
+  async countOutstanding(now: Date): Promise<number> {
+    const [row] = (await this.dataSource.query(`SELECT count(*)::int AS n FROM auth_nonces WHERE used_at IS NULL AND expires_at > $1`, [now])) as Array<{ n: number }>;
+    return row.n;
   }
 
   /**

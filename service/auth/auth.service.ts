@@ -1,11 +1,11 @@
-import { Inject, Injectable } from "@nestjs/common";
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from "@nestjs/common";
 import { getAddress } from "ethers";
 import { randomBytes } from "node:crypto";
 import { DEPLOYMENT } from "../chain/chain.tokens";
 import { SignatureVerifier } from "../chain/signature-verifier";
 import type { Deployment } from "../chain/deployment";
 import { AppConfig } from "../config/app-config";
-import { unauthorized } from "../common/problem";
+import { unauthorized, unavailable } from "../common/problem";
 import { PatientRepository } from "../patients/patient.repository";
 import type { Role } from "./actor";
 import { AuthorityService } from "./authority.service";
@@ -14,13 +14,19 @@ import type { ChallengeResponseDto, TokenResponseDto } from "./auth.dto";
 import { formatSiweMessage, parseSiweMessage, SIWE_STATEMENT } from "./siwe-message";
 import { TokenService } from "./token.service";
 
-/** Share of challenges that also sweep expired nonces (amortised cleanup without a timer). */
-const NONCE_SWEEP_PROBABILITY = 0.01;
+/** Unanswered challenges kept per address: a new one beyond this replaces the oldest. */
+export const CHALLENGES_PER_ADDRESS = 5;
+/** Unanswered challenges kept in all; beyond this, sign-in answers 503 until some expire. */
+export const CHALLENGES_OUTSTANDING_MAX = 100_000;
+/** How often expired challenges are deleted. */
+const CHALLENGE_SWEEP_MS = 60_000;
 const CHAIN_ROLES: Array<Exclude<Role, "patient">> = ["admin", "institution", "regulator", "relayer"];
 
 /** Sign-In with Ethereum: a one-time challenge, a signature over it, a short-lived token. */
 @Injectable()
-export class AuthService {
+export class AuthService implements OnModuleInit, OnModuleDestroy {
+  private sweeper?: NodeJS.Timeout;
+
   constructor(
     private readonly config: AppConfig,
     @Inject(DEPLOYMENT) private readonly deployment: Deployment,
@@ -31,13 +37,25 @@ export class AuthService {
     private readonly patients: PatientRepository,
   ) {}
 
+  onModuleInit(): void {
+    this.sweeper = setInterval(() => void this.nonces.deleteExpiredBefore(new Date()).catch(() => undefined), CHALLENGE_SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.sweeper);
+  }
+
   async challenge(address: string): Promise<ChallengeResponseDto> {
     const nonce = randomBytes(16).toString("hex");
     const issuedAt = new Date();
     const expiresAt = new Date(issuedAt.getTime() + this.config.AUTH_CHALLENGE_TTL_S * 1000);
-    await this.nonces.create(nonce, address, expiresAt);
-    // Unanswered challenges would pile up: clear expired ones now and then, off the request's path.
-    if (Math.random() < NONCE_SWEEP_PROBABILITY) void this.nonces.deleteExpiredBefore(issuedAt).catch(() => undefined);
+    // Each challenge is a row until it expires: bounded per address (an anonymous flood for one address
+    // only replaces its own) and in all (a flood over many addresses is refused, not stored).
+    if ((await this.nonces.countOutstanding(issuedAt)) >= CHALLENGES_OUTSTANDING_MAX) {
+      throw unavailable("sign-in-busy", "Too many sign-in challenges are outstanding; try again shortly");
+    }
+    await this.nonces.create(nonce, address, expiresAt, CHALLENGES_PER_ADDRESS);
     const message = formatSiweMessage({
       domain: this.config.AUTH_DOMAIN,
       address: getAddress(address),

@@ -37,14 +37,18 @@ export class TokenService {
   }
 
   verify(token: string): Identity {
-    let claims: { sub?: unknown };
+    let claims: { sub?: unknown; exp?: unknown; iat?: unknown; aud?: unknown };
     try {
       claims = this.jwt.verify(token, { algorithms: [ALGORITHM], issuer: ISSUER, audience: this.audience });
     } catch (error) {
       const expired = (error as Error).name === "TokenExpiredError";
       throw unauthorized(expired ? "token-expired" : "invalid-token", expired ? "The access token has expired" : "The access token is invalid");
     }
-    if (typeof claims.sub !== "string" || !isAddress(claims.sub)) throw unauthorized("invalid-token", "The access token is invalid");
+    // jsonwebtoken accepts a token without `exp` or `iat`, and an `aud` array that merely contains ours:
+    // ours always carry both times and exactly one audience.
+    if (typeof claims.sub !== "string" || !isAddress(claims.sub) || typeof claims.exp !== "number" || typeof claims.iat !== "number" || claims.aud !== this.audience) {
+      throw unauthorized("invalid-token", "The access token is invalid");
+    }
     return { address: getAddress(claims.sub) };
   }
 }

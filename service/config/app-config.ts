@@ -101,6 +101,25 @@ export class AppConfig {
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1024) @Max(50 * 1024 * 1024)
   BODY_LIMIT_BYTES = 1024 * 1024;
+
+  /** Calls per minute per interface and caller (account, or address when anonymous); 0 turns limiting off. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(1_000_000)
+  RATE_LIMIT_PER_MINUTE = 100;
+
+  /** Redis holding the rate-limit counters every instance shares; unset keeps them in this process. */
+  @IsOptional() @IsUrl({ protocols: ["redis", "rediss"], require_tld: false, require_protocol: true })
+  REDIS_URL?: string;
+
+  /** Comma-separated origins a browser may call the API from; unset allows none (CORS closed). */
+  @IsOptional() @IsString()
+  CORS_ORIGINS?: string;
+
+  /** PEM certificate (chain) and key files: with both, the service serves HTTPS with TLS 1.3 as the minimum. */
+  @IsOptional() @IsString()
+  TLS_CERT_FILE?: string;
+
+  @IsOptional() @IsString()
+  TLS_KEY_FILE?: string;
 }
 
 export class ConfigError extends Error {

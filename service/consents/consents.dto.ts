@@ -2,6 +2,8 @@ import { ApiProperty, ApiPropertyOptional } from "@nestjs/swagger";
 import { Type } from "class-transformer";
 import {
   IsBoolean,
+  IsDefined,
+  IsObject,
   IsIn,
   IsInt,
   IsOptional,
@@ -53,6 +55,7 @@ class SignedActionDto {
   @ApiProperty({ description: "Unix seconds after which the signature is void" })
   @IsInt()
   @Min(0)
+  @Max(UINT64_MAX)
   deadline!: number;
 
   @ApiProperty({ description: "The patient's EIP-712 signature" })
@@ -68,6 +71,8 @@ class SignedActionDto {
 
 export class GrantConsentDto extends SignedActionDto {
   @ApiProperty({ type: ConsentTermsDto })
+  @IsDefined()
+  @IsObject()
   @ValidateNested()
   @Type(() => ConsentTermsDto)
   terms!: ConsentTermsDto;

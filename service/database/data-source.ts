@@ -40,7 +40,9 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
     // does not take the callback-style query TypeORM uses for it, so start-up would hang.
     installExtensions: false,
     parseInt8: true,
-    logging: ["error" as const],
+    // TypeORM would log a failed query with its parameters: patients, identifiers, event rows. The
+    // service logs failures itself, without values.
+    logging: false,
   };
   if (settings.DATABASE_URL) {
     return { ...common, url: settings.DATABASE_URL, extra: { max: 10, connectionTimeoutMillis: 5_000 } };

@@ -1,4 +1,4 @@
-import { getAddress, isAddress } from "ethers";
+import { getAddress } from "ethers";
 
 /** FHIR identifier system for URIs; account identifiers use the did:pkh method (CAIP-10). */
 export const URI_SYSTEM = "urn:ietf:rfc:3986";
@@ -9,9 +9,10 @@ export const accountIdentifier = (chainId: number, address: string) => ({ system
 
 /** Reads an account from a did:pkh URI on this chain or a bare address; anything else is undefined. */
 export function accountFrom(value: string, chainId: number): string | undefined {
-  if (isAddress(value)) return getAddress(value);
-  const match = /^did:pkh:eip155:(\d+):(0x[0-9a-fA-F]{40})$/.exec(value);
-  if (match && Number(match[1]) === chainId) return getAddress(match[2]);
+  // Case is not part of an account's identity; a wrong EIP-55 checksum is a typo, not a different account.
+  if (/^0x[0-9a-fA-F]{40}$/.test(value)) return getAddress(value.toLowerCase());
+  const match = /^did:pkh:eip155:(\d{1,15}):(0x[0-9a-fA-F]{40})$/.exec(value);
+  if (match && Number(match[1]) === chainId) return getAddress(match[2].toLowerCase());
   return undefined;
 }
 

@@ -8,6 +8,7 @@ import {
   IsString,
   Length,
   Matches,
+  Max,
   Min,
   ValidateNested,
 } from "class-validator";
@@ -41,6 +42,7 @@ export class EnrolPatientDto {
   @ApiProperty({ description: "Unix seconds after which the signature is void" })
   @IsInt()
   @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
   deadline!: number;
 
   @ApiProperty({ description: "The patient's EIP-712 signature of Enrolment(patient, custodian, identifiersHash, deadline)" })
