@@ -127,6 +127,24 @@ export class AccessEventRepository {
     return qb.getMany();
   }
 
+  /**
+   * Erasure: blanks the columns of the patient's events that are not part of the leaf and can name them
+   * (the resource id, a break-glass justification). The anchored fields stay, so the trail still verifies.
+   */
+  async blankIdentifyingColumns(patient: string): Promise<number> {
+    return this.dataSource.transaction(async (m) => {
+      // The one update the append-only trigger allows besides batching: this transaction only.
+      await m.query(`SET LOCAL consentry.erasure = 'on'`);
+      const result = await m
+        .createQueryBuilder()
+        .update(AccessEventEntity)
+        .set({ resourceId: null, justification: null })
+        .where("patient = :patient AND (resource_id IS NOT NULL OR justification IS NOT NULL)", { patient: patient.toLowerCase() })
+        .execute();
+      return result.affected ?? 0;
+    });
+  }
+
   /** Deletes the events of the given anchored batches (retention); their batch headers stay. */
   async deleteEventsOfBatches(m: EntityManager, batchIds: number[]): Promise<number> {
     if (batchIds.length === 0) return 0;

@@ -102,6 +102,11 @@ export class AccessLogService implements OnModuleInit {
     });
   }
 
+  /** Erasure: the patient's events keep their anchored fields but lose the columns that could name them. */
+  forgetIdentifiersOf(patient: string): Promise<number> {
+    return this.events.blankIdentifyingColumns(patient);
+  }
+
   /** The queued events up to the first one that must be committed alone. */
   private groupSize(): number {
     const alone = this.queue.findIndex((p) => p.alone);

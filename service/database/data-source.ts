@@ -6,6 +6,7 @@ import { Records1764170000000 } from "./migrations/1764170000000-Records";
 import { AccessTrail1764180000000 } from "./migrations/1764180000000-AccessTrail";
 import { TrailV2AppendOnly1764190000000 } from "./migrations/1764190000000-TrailV2AppendOnly";
 import { RolesByAccount1764200000000 } from "./migrations/1764200000000-RolesByAccount";
+import { PrivateIdentifiers1764210000000 } from "./migrations/1764210000000-PrivateIdentifiers";
 import { pgliteDriver } from "./pglite-driver";
 
 /** Every migration in order. Schema changes happen here only; `synchronize` stays off. */
@@ -17,6 +18,7 @@ export const MIGRATIONS = [
   AccessTrail1764180000000,
   TrailV2AppendOnly1764190000000,
   RolesByAccount1764200000000,
+  PrivateIdentifiers1764210000000,
 ];
 
 export interface DatabaseSettings {

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from "@nestjs/common";
+import { Inject, Injectable, type OnApplicationBootstrap } from "@nestjs/common";
 import { getAddress } from "ethers";
 import { DEPLOYMENT } from "../chain/chain.tokens";
 import type { Deployment } from "../chain/deployment";
@@ -9,16 +9,26 @@ import { AuthorityService } from "../auth/authority.service";
 import { consentDomain, ENROLMENT_TYPES } from "../domain/eip712";
 import { identifiersHash } from "../patients/identifiers";
 import { PatientRepository } from "../patients/patient.repository";
+import { RecordService } from "../records/record.service";
 import type { EnrolPatientDto, EnrolmentResponseDto } from "./enrolment.dto";
 
 @Injectable()
-export class EnrolmentService {
+export class EnrolmentService implements OnApplicationBootstrap {
   constructor(
     @Inject(DEPLOYMENT) private readonly deployment: Deployment,
     private readonly authority: AuthorityService,
     private readonly signatures: SignatureVerifier,
     private readonly patients: PatientRepository,
+    private readonly records: RecordService,
   ) {}
+
+  /** Converts enrolments stored before identifiers were hashed and sealed (the database alone cannot: it lacks the keys). */
+  async onApplicationBootstrap(): Promise<void> {
+    for (const row of await this.patients.withPlaintextIdentifiers()) {
+      const sealed = await this.records.sealForPatient(row.patient, "enrolment-identifiers", Buffer.from(JSON.stringify(row.identifiers), "utf8"));
+      await this.patients.sealIdentifiers(row.id, row.identifiers, sealed);
+    }
+  }
 
   /** Links a patient to the calling institution's identifiers, with the patient's signed agreement. */
   async enrol(actor: Actor, dto: EnrolPatientDto): Promise<EnrolmentResponseDto> {
@@ -40,10 +50,13 @@ export class EnrolmentService {
         throw conflict("identifier-in-use", "Identifier already linked", `${identifier.system} is linked to another patient`);
       }
     }
+    const identifiers = dto.identifiers.map(({ system, value }) => ({ system, value }));
+    const identifiersSealed = await this.records.sealForPatient(patient, "enrolment-identifiers", Buffer.from(JSON.stringify(identifiers), "utf8"));
     const enrolment = await this.patients.upsert({
       patient,
       custodian: actor.address,
-      identifiers: dto.identifiers.map(({ system, value }) => ({ system, value })),
+      identifiers,
+      identifiersSealed,
       identifiersHash: hash,
       signature: dto.signature,
     });

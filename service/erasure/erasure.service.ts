@@ -16,8 +16,9 @@ export interface ErasureResult {
 
 /**
  * Right to erasure by crypto-shredding (docs/architecture.md, data at rest): the patient's records,
- * data key and links to local identifiers are deleted. The access trail stays — it holds only addresses
- * and hashes — so it remains verifiable against the chain.
+ * data key and links to local identifiers are deleted, and the trail's columns outside the leaf that could
+ * name them (resource ids, justifications) are blanked. The anchored fields stay — addresses and hashes —
+ * so the trail remains verifiable against the chain.
  */
 @Injectable()
 export class ErasureService {
@@ -34,6 +35,7 @@ export class ErasureService {
       if (!(await this.authority.heldOnChain("admin", actor.address))) throw forbidden("role-required", "Only an administrator can erase a patient's data");
       const { records: recordsErased } = await this.records.erase(patient);
       await this.patients.deleteAllOf(patient);
+      await this.accessLog.forgetIdentifiersOf(patient);
       return { value: { patient, recordsErased, erasedAt: new Date().toISOString() }, outcome: { decision: AccessDecision.Recorded } };
     });
   }

@@ -18,8 +18,13 @@ export class EnrolmentEntity {
   @Column({ type: "text" })
   custodian!: string;
 
-  @Column({ type: "jsonb" })
-  identifiers!: PatientIdentifier[];
+  /** Keyed hashes of the identifiers (IdentifierKeys): what lookups match; the identifiers are not stored in the clear. */
+  @Column({ name: "identifier_keys", type: "text", array: true })
+  identifierKeys!: string[];
+
+  /** The identifiers, sealed under the patient's data key: erasure shreds them with the records. */
+  @Column({ name: "identifiers_sealed", type: "bytea", nullable: true })
+  identifiersSealed!: Buffer | null;
 
   @Column({ name: "identifiers_hash", type: "text" })
   identifiersHash!: string;

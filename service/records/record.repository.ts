@@ -117,6 +117,11 @@ export class RecordRepository {
     return head?.custodian ?? null;
   }
 
+  /** The patient's data key, stored as `candidate` if the patient has none yet. */
+  ensureDataKey(patient: string, candidate: WrappedKey): Promise<RecordKeyEntity> {
+    return this.dataSource.transaction((em) => new RecordWriter(em).ensureDataKey(patient.toLowerCase(), candidate));
+  }
+
   dataKey(patient: string): Promise<RecordKeyEntity | null> {
     return this.dataSource.getRepository(RecordKeyEntity).findOneBy({ patient: patient.toLowerCase() });
   }

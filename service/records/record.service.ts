@@ -2,7 +2,7 @@ import { Injectable } from "@nestjs/common";
 import { getAddress, isAddress } from "ethers";
 import { randomUUID } from "node:crypto";
 import { badRequest } from "../common/problem";
-import { IntegrityError } from "./crypto/aes-gcm";
+import { associatedData, IntegrityError, seal } from "./crypto/aes-gcm";
 import { KeyRing } from "./crypto/key-ring";
 import { openRecord, sealRecord } from "./crypto/record-sealer";
 import { PatientResolver } from "./patient-resolver";
@@ -83,6 +83,17 @@ export class RecordService {
     const bits = categoriesOfType(type).map((c) => c.bit);
     const wanted = options.categories === undefined ? undefined : bits.filter((bit) => options.categories! & (1 << bit));
     return this.decryptAll(await this.records.latestOfPatient(type, addressOf(patient), wanted));
+  }
+
+  /**
+   * Seals other personal data of a patient (their enrolment identifiers) under the same data key as their
+   * records, so erasure shreds it with them. `purpose` is bound as associated data.
+   */
+  async sealForPatient(patient: string, purpose: string, plaintext: Buffer): Promise<Buffer> {
+    const owner = addressOf(patient);
+    const wrapped = await this.records.ensureDataKey(owner, this.keys.newDataKey(owner));
+    const sealed = seal(this.keys.unwrap(owner, wrapped), plaintext, associatedData(`consentry:${purpose}:v1`, owner));
+    return Buffer.concat([sealed.iv, sealed.authTag, sealed.ciphertext]);
   }
 
   /**

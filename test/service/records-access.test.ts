@@ -1,3 +1,4 @@
+import { DataSource } from "typeorm";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import type { Deployment } from "../../service/chain/deployment";
 import { walletOf } from "../support/actors";
@@ -245,5 +246,12 @@ describe("consent-enforced record exchange", () => {
     const { ledger } = await anchoredRanges(chain.provider, deployment);
     expect(await ledger.verifyLeaf(proof.body.batch.batchId, proof.body.leaf, proof.body.proof)).toBe(true);
     expect((await service.request({ method: "POST", url: `/patients/${alice.address}/erase`, headers: hospital })).status).toBe(403);
+    // Nothing left that names her: no resource ids or justifications in her trail, no identifiers in the clear.
+    const hers = (await get(`/audit/events?patient=${alice.address}&limit=1000`, regulator)).body.events;
+    expect(hers.length).toBeGreaterThan(10);
+    expect(hers.filter((e: { resourceId: string | null; justification: string | null }) => e.resourceId !== null || e.justification !== null)).toEqual([]);
+    const db = service.app.get(DataSource);
+    expect(await db.query(`SELECT count(*)::int AS n FROM patient_enrolments WHERE patient = $1`, [alice.address.toLowerCase()])).toEqual([{ n: 0 }]);
+    expect(await db.query(`SELECT count(*)::int AS n FROM patient_enrolments WHERE identifiers IS NOT NULL`)).toEqual([{ n: 0 }]);
   });
 });
