@@ -8,13 +8,14 @@ export const MAX_JSON_DEPTH = 64;
 const UNSTORABLE_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
- * Replaces Fastify's JSON parsers (application/json and application/fhir+json) with one that refuses,
+ * Replaces Fastify's body parsers by one for application/json and application/fhir+json that refuses,
  * as a 400 problem, what would otherwise fail deeper as a 500: nesting past MAX_JSON_DEPTH (checked on the
  * raw text, before any recursion), `__proto__`/`constructor` keys (prototype poisoning), and text with NUL
  * or lone surrogates, in any key or value.
  */
 export function installJsonBodyParser(app: FastifyInstance, bodyLimit: number): void {
-  app.removeContentTypeParser(["application/json"]);
+  // The API speaks JSON only: any other body type is a 415, not a string a DTO then trips over.
+  app.removeContentTypeParser(["application/json", "text/plain"]);
   app.addContentTypeParser(["application/json", "application/fhir+json"], { parseAs: "string", bodyLimit }, (_request, body, done) => {
     try {
       done(null, parseJsonBody(body as string));

@@ -11,6 +11,8 @@ export class RouteIndex {
   static attach(app: FastifyInstance): RouteIndex {
     const index = new RouteIndex();
     app.addHook("onRoute", (route) => {
+      // Catch-alls (CORS preflight's OPTIONS /*) would make every path look served.
+      if (route.url.includes("*")) return;
       const methods = (Array.isArray(route.method) ? route.method : [route.method]).map((m) => m.toUpperCase());
       index.routes.push({ methods, pattern: patternOf(route.url) });
     });
@@ -25,11 +27,11 @@ export class RouteIndex {
   }
 }
 
-/** `/fhir/:type/:id` → /^\/fhir\/[^/]+\/[^/]+\/?$/; a trailing `*` matches the rest. */
+/** `/fhir/:type/:id` → /^\/fhir\/[^/]+\/[^/]+\/?$/. */
 function patternOf(url: string): RegExp {
   const source = url
     .split("/")
-    .map((part) => (part.startsWith(":") ? "[^/]+" : part === "*" ? ".*" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+    .map((part) => (part.startsWith(":") ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
     .join("/");
   return new RegExp(`^${source}/?$`);
 }
