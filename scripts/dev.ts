@@ -57,10 +57,13 @@ async function main(): Promise<void> {
       CHAIN_RPC_URL: chainUrl,
       DEPLOYMENT: file,
     });
-    const app: NestFastifyApplication = await createApp(config);
+    // The demo is seeded through the API (hundreds of records at once); the rate limit applies from then on.
+    let seeding = true;
+    const app: NestFastifyApplication = await createApp(config, { rateLimitExempt: () => seeding });
     stoppers.push(app);
     await app.listen({ port: config.PORT, host: config.HOST });
     const seeded = process.env.SEED_DEMO === "0" ? [] : await seedDemo(app, deployment);
+    seeding = false;
     const { port } = app.getHttpServer().address() as { port: number };
     const base = `http://${config.HOST === "0.0.0.0" ? "127.0.0.1" : config.HOST}:${port}`;
     printSummary(base, chainUrl, deployment.chainId, file, config.DATABASE_URL ? "PostgreSQL (DATABASE_URL)" : "PGlite (in memory)", seeded);
