@@ -2,7 +2,7 @@ import { createKeccak, type IHasher } from "hash-wasm";
 
 /**
  * Synchronous keccak256 over hash-wasm, created once. hash-wasm is about 20× faster than ethers'
- * keccak256 (docs/architecture.md §10) and hashing dominates the verifier: two hashes per leaf plus one per proof node.
+ * keccak256 (docs/architecture.md §11) and hashing dominates the verifier: two hashes per leaf plus one per proof node.
  */
 export class Keccak {
   private constructor(private readonly hasher: IHasher) {}
