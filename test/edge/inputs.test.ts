@@ -189,6 +189,15 @@ describe("bad input at the edge", () => {
     });
   });
 
+  it("keeps at most five unanswered sign-in challenges per address: a flood only replaces that address's own", async () => {
+    const bob = walletOf("patient", 1);
+    const challenges = [];
+    for (let i = 0; i < 8; i++) challenges.push((await call("POST", "/auth/challenge", {}, { address: bob.address })).body.message as string);
+    const answer = async (message: string) => call("POST", "/auth/token", {}, { message, signature: await bob.signMessage(message) });
+    expectProblem(await answer(challenges[0]), 401, "invalid-nonce"); // replaced by newer ones
+    expect((await answer(challenges[7])).status).toBe(200);
+  });
+
   describe("tokens", () => {
     const secret = testServiceEnv().JWT_SECRET;
     const audience = () => `${deployment.chainId}:${deployment.contracts.ConsentRegistry.address.toLowerCase()}`;
