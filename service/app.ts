@@ -11,11 +11,14 @@ import { jsonLogger } from "./common/logger";
 import { validationPipe } from "./common/validation";
 import { ConfigError, type AppConfig } from "./config/app-config";
 import { installJsonBodyParser } from "./edge/json-body";
-import { ProblemFilter } from "./edge/problem.filter";
+import { fastifyProblemHandler, ProblemFilter } from "./edge/problem.filter";
 import { frameworkProblem, writeClientProblem } from "./edge/framework-problems";
 import { installRateLimit } from "./edge/rate-limit";
 import { RouteIndex } from "./edge/route-index";
 import { installSecurityHeaders } from "./edge/security-headers";
+
+/** Longest a request may take to arrive in full. */
+export const REQUEST_TIMEOUT_MS = 30_000;
 
 export interface AppOptions extends AppModuleOptions {
   /** In-process rate-limit exemptions by limiter key (the dev stack's demo seeding); never reachable over HTTP. */
@@ -28,6 +31,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   const adapter = new FastifyAdapter({
     bodyLimit: config.BODY_LIMIT_BYTES,
     logger: false,
+    // A client that stops sending mid-request is answered 408 and cut off, rather than holding a socket forever.
+    requestTimeout: REQUEST_TIMEOUT_MS,
     ...(tls ? { https: tls } : {}),
     // Errors Fastify raises before routing (a malformed URL, an overlong path segment) and those Node's HTTP
     // parser raises before Fastify (oversized headers) are answered as problems too.
@@ -36,6 +41,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   } as ConstructorParameters<typeof FastifyAdapter>[0]);
   const fastify = adapter.getInstance() as unknown as FastifyInstance;
   const routes = RouteIndex.attach(fastify);
+  // Routes plugins register (CORS preflight) keep the error handler in force when they are added: ours.
+  fastify.setErrorHandler(fastifyProblemHandler(routes));
   installJsonBodyParser(fastify, config.BODY_LIMIT_BYTES);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
     logger: jsonLogger(config.LOG_LEVEL),

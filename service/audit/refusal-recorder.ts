@@ -5,9 +5,18 @@ import { bearerToken } from "../auth/auth.guard";
 import { TokenService } from "../auth/token.service";
 import type { RefusalObserver } from "../common/refusal-observer";
 import { AccessAction } from "../domain/access-codes";
+import { isUnstorableText } from "../domain/text";
 import { AccessLogService } from "./access-log.service";
 import { auditedActionOf } from "./audited-route.decorator";
 import { redact } from "../common/redact";
+
+/** Longest path value kept in the trail's context columns; anything longer was refused for its shape anyway. */
+const MAX_RECORDED_PARAM = 128;
+
+/** A path value as the trail may keep it: one the database can store and a reader can use, else none. */
+function storable(value: string | undefined): string | null {
+  return value && value.length <= MAX_RECORDED_PARAM && !isUnstorableText(value) ? value : null;
+}
 
 const RECORD_ACTIONS: ReadonlySet<AccessAction> = new Set([AccessAction.RecordRead, AccessAction.RecordSearch, AccessAction.RecordWrite]);
 
@@ -38,8 +47,8 @@ export class RefusalRecorder implements RefusalObserver {
         {
           actor,
           action,
-          resourceType: record ? (params.type ?? null) : null,
-          resourceId: record ? (params.id ?? null) : null,
+          resourceType: record ? storable(params.type) : null,
+          resourceId: record ? storable(params.id) : null,
           // The body may be what was refused (too large, not JSON): only the route goes into the hash.
           request: { method: request.method, path: (request.url ?? "").split("?")[0] },
         },

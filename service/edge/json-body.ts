@@ -1,11 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import { badRequest } from "../common/problem";
+import { UNSTORABLE_TEXT } from "../domain/text";
 
 /** Deepest nesting a JSON body may have. FHIR resources nest about a dozen levels; recursion past a few thousand overflows the stack. */
 export const MAX_JSON_DEPTH = 64;
 
-/** A NUL, or a UTF-16 surrogate without its pair: text PostgreSQL cannot store and no client means to send. */
-const UNSTORABLE_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * Replaces Fastify's body parsers by one for application/json and application/fhir+json that refuses,
@@ -85,6 +84,3 @@ function hasUnstorableText(root: unknown): boolean {
   }
   return false;
 }
-
-/** Whether a string holds text that cannot be stored (for query and path values). */
-export const isUnstorableText = (value: string): boolean => UNSTORABLE_TEXT.test(value);

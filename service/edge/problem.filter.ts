@@ -38,6 +38,8 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; slug: string; titl
   FST_ERR_CTP_INVALID_TYPE: { status: 415, slug: "unsupported-media-type", title: "Unsupported media type" },
 };
 
+const logger = new Logger("ProblemFilter");
+
 /**
  * Renders every error as `application/problem+json` (RFC 9457). Known problems keep their type; a client's
  * mistake caught by the framework gets its status; a database that cannot be reached is a 503 with
@@ -46,79 +48,81 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; slug: string; titl
  */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
-  private readonly logger = new Logger("ProblemFilter");
-
   constructor(private readonly options: { observer?: RefusalObserver; routes?: RouteIndex } = {}) {}
 
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const { body, headers } = this.toProblem(error, request);
+    const { body, headers } = problemOf(error, request, this.options.routes);
     const send = () => void reply.status(body.status).headers({ ...headers, "content-type": "application/problem+json" }).send(body);
     // Unauthenticated attempts have no actor; rate-limited ones never reached the service (and recording a
     // flood would cost what the limit protects).
     if (!this.options.observer || body.status === 401 || body.status === 429) return send();
     void this.options.observer.record(request, error).finally(send);
   }
+}
 
-  private toProblem(error: unknown, request: FastifyRequest): { body: ProblemBody; headers: Record<string, string> } {
-    const instance = request.url?.split("?")[0];
-    const retry = { "retry-after": String(RETRY_AFTER_S) };
-    if (error instanceof Problem) {
-      const body = error.toBody(instance);
-      return { body, headers: body.status === 503 ? retry : {} };
-    }
-    if (error instanceof NotFoundException && !request.routeOptions?.url) {
-      const allowed = this.options.routes?.allowedMethods(instance ?? "") ?? [];
-      if (allowed.length > 0) {
-        return {
-          body: { type: PROBLEM_TYPE_PREFIX + "method-not-allowed", title: "Method not allowed", status: 405, detail: `Allowed: ${allowed.join(", ")}`, instance },
-          headers: { allow: allowed.join(", ") },
-        };
-      }
-    }
-    if (error instanceof HttpException && error.getStatus() < 500) {
-      const status = error.getStatus();
-      return { body: { type: PROBLEM_TYPE_PREFIX + (STATUS_SLUGS[status] ?? "client-error"), title: titleOf(error), status, detail: detailOf(error), instance }, headers: {} };
-    }
-    const code = (error as { code?: string })?.code;
-    if (code && FASTIFY_CLIENT_ERRORS[code]) {
-      const { status, slug, title } = FASTIFY_CLIENT_ERRORS[code];
-      return { body: { type: PROBLEM_TYPE_PREFIX + slug, title, status, instance }, headers: {} };
-    }
-    const statusCode = (error as { statusCode?: number })?.statusCode;
-    if (typeof statusCode === "number" && statusCode >= 400 && statusCode < 500) {
-      return { body: { type: PROBLEM_TYPE_PREFIX + (STATUS_SLUGS[statusCode] ?? "client-error"), title: "The request is not valid", status: statusCode, instance }, headers: {} };
-    }
-    if (isDatabaseUnavailable(error)) {
-      this.logger.warn({ message: "Database unavailable; request refused", method: request.method, route: request.routeOptions?.url });
+/**
+ * The problem an error is answered with, and the headers that go with it. Shared by the Nest filter and the
+ * Fastify error handler that serves routes Nest does not own (CORS preflight).
+ */
+export function problemOf(error: unknown, request: FastifyRequest, routes?: RouteIndex): { body: ProblemBody; headers: Record<string, string> } {
+  const instance = request.url?.split("?")[0];
+  const retry = { "retry-after": String(RETRY_AFTER_S) };
+  if (error instanceof Problem) {
+    const body = error.toBody(instance);
+    return { body, headers: body.status === 503 ? retry : {} };
+  }
+  if (error instanceof NotFoundException && !request.routeOptions?.url) {
+    const allowed = routes?.allowedMethods(instance ?? "") ?? [];
+    if (allowed.length > 0) {
       return {
-        body: { type: PROBLEM_TYPE_PREFIX + "database-unavailable", title: "Service unavailable", status: 503, detail: "The database cannot be reached; nothing was served", instance },
-        headers: retry,
+        body: { type: PROBLEM_TYPE_PREFIX + "method-not-allowed", title: "Method not allowed", status: 405, detail: `Allowed: ${allowed.join(", ")}`, instance },
+        headers: { allow: allowed.join(", ") },
       };
     }
-    const correlationId = randomUUID();
-    this.logger.error({
-      message: "Unhandled error",
-      correlationId,
-      method: request.method,
-      route: request.routeOptions?.url,
-      // Driver and library messages can quote the values they choked on: redacted, and no stack with them.
-      error: error instanceof Error ? { name: error.name, message: redact(error.message.split("\n")[0]) } : "non-error thrown",
-    });
+  }
+  if (error instanceof HttpException && error.getStatus() < 500) {
+    const status = error.getStatus();
+    return { body: { type: PROBLEM_TYPE_PREFIX + (STATUS_SLUGS[status] ?? "client-error"), title: titleOf(error), status, detail: detailOf(error), instance }, headers: {} };
+  }
+  const code = (error as { code?: string })?.code;
+  if (code && FASTIFY_CLIENT_ERRORS[code]) {
+    const { status, slug, title } = FASTIFY_CLIENT_ERRORS[code];
+    return { body: { type: PROBLEM_TYPE_PREFIX + slug, title, status, instance }, headers: {} };
+  }
+  const statusCode = (error as { statusCode?: number })?.statusCode;
+  if (typeof statusCode === "number" && statusCode >= 400 && statusCode < 500) {
+    return { body: { type: PROBLEM_TYPE_PREFIX + (STATUS_SLUGS[statusCode] ?? "client-error"), title: "The request is not valid", status: statusCode, instance }, headers: {} };
+  }
+  if (isDatabaseUnavailable(error)) {
+    logger.warn({ message: "Database unavailable; request refused", method: request.method, route: request.routeOptions?.url });
     return {
-      body: {
-        type: PROBLEM_TYPE_PREFIX + "internal-error",
-        title: "Internal server error",
-        status: 500,
-        detail: "An unexpected error occurred; quote the correlation id when reporting it.",
-        correlationId,
-        instance,
-      },
-      headers: {},
+      body: { type: PROBLEM_TYPE_PREFIX + "database-unavailable", title: "Service unavailable", status: 503, detail: "The database cannot be reached; nothing was served", instance },
+      headers: retry,
     };
   }
+  const correlationId = randomUUID();
+  logger.error({
+    message: "Unhandled error",
+    correlationId,
+    method: request.method,
+    route: request.routeOptions?.url,
+    // Driver and library messages can quote the values they choked on: redacted, and no stack with them.
+    error: error instanceof Error ? { name: error.name, message: redact(error.message.split("\n")[0]) } : "non-error thrown",
+  });
+  return {
+    body: {
+      type: PROBLEM_TYPE_PREFIX + "internal-error",
+      title: "Internal server error",
+      status: 500,
+      detail: "An unexpected error occurred; quote the correlation id when reporting it.",
+      correlationId,
+      instance,
+    },
+    headers: {},
+  };
 }
 
 function titleOf(error: HttpException): string {
@@ -134,4 +138,12 @@ function detailOf(error: HttpException): string | undefined {
     return Array.isArray(message) ? message.join("; ") : String(message);
   }
   return undefined;
+}
+
+/** Answers errors on routes Nest does not own (registered by plugins before Nest's own handler exists) as problems. */
+export function fastifyProblemHandler(routes?: RouteIndex) {
+  return (error: unknown, request: FastifyRequest, reply: FastifyReply): void => {
+    const { body, headers } = problemOf(error, request, routes);
+    void reply.status(body.status).headers({ ...headers, "content-type": "application/problem+json" }).send(body);
+  };
 }

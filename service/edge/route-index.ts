@@ -33,5 +33,6 @@ function patternOf(url: string): RegExp {
     .split("/")
     .map((part) => (part.startsWith(":") ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
     .join("/");
-  return new RegExp(`^${source}/?$`);
+  // Exactly as the router matches: a trailing slash is another path.
+  return new RegExp(`^${source}$`);
 }
