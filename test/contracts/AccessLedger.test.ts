@@ -41,12 +41,12 @@ const GAS_CEILINGS = {
   "anchor.1event": 60_000,
   "anchor.1000events": 60_000,
   "anchor.maxEvents": 60_000,
-  voidBatch: 2_000_000,
-  "voidBatch.reopen": 2_000_000,
-  supersede: 2_000_000,
-  "verifyEvent.1000events": 2_000_000,
-  "grantRole.anchorer": 2_000_000,
-  "revokeRole.anchorer": 2_000_000,
+  voidBatch: 58_000,
+  "voidBatch.reopen": 61_000,
+  supersede: 65_000,
+  "verifyEvent.1000events": 45_000,
+  "grantRole.anchorer": 58_000,
+  "revokeRole.anchorer": 32_000,
 } as const;
 type GasKey = keyof typeof GAS_CEILINGS;
 
