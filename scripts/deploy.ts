@@ -3,10 +3,15 @@
  *
  *   CHAIN_RPC_URL=http://127.0.0.1:8545 DEPLOYER_PRIVATE_KEY=0x… npm run deploy -- --network besu
  *
- * Roles come from comma-separated addresses in RELAYER_ADDRESSES, ANCHORER_ADDRESSES,
+ * Roles come from comma-separated addresses in RELAYER_ADDRESSES, ANCHORER_ADDRESSES, REGISTRAR_ADDRESSES,
  * INSTITUTION_ADDRESSES and REGULATOR_ADDRESSES. Running it again reuses contracts that are already
  * on the chain and only grants missing roles. On a Hardhat dev chain (chainId 31337) the deployer
  * defaults to Hardhat's account #0.
+ *
+ * Governance (docs/contracts.md): the deployer becomes the admin of both contracts, with admin transfers
+ * delayed by ADMIN_DELAY_SECONDS (default two days). Without REGISTRAR_ADDRESSES the deployer is also the
+ * registrar; with them, institutions and regulators are registered with REGISTRAR_PRIVATE_KEY. ADMIN_ADDRESS
+ * schedules the hand-over of both contracts to that admin (a multisig, say), which accepts after the delay.
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -47,8 +52,14 @@ async function main(): Promise<void> {
     anchorers: list("ANCHORER_ADDRESSES"),
     institutions: list("INSTITUTION_ADDRESSES"),
     regulators: list("REGULATOR_ADDRESSES"),
+    registrars: process.env.REGISTRAR_ADDRESSES ? list("REGISTRAR_ADDRESSES") : undefined,
   };
-  const { deployment, reused } = await deployContracts(admin, network, roles, existing);
+  const registrarKey = process.env.REGISTRAR_PRIVATE_KEY;
+  const { deployment, reused } = await deployContracts(admin, network, roles, existing, {
+    adminDelaySeconds: process.env.ADMIN_DELAY_SECONDS ? Number(process.env.ADMIN_DELAY_SECONDS) : undefined,
+    registrar: registrarKey ? new Wallet(registrarKey, provider) : undefined,
+    newAdmin: process.env.ADMIN_ADDRESS || undefined,
+  });
   writeDeployment(file, deployment);
   console.log(
     `${reused ? "Reused" : "Deployed"} on chain ${chainId}: ConsentRegistry ${deployment.contracts.ConsentRegistry.address}, ` +

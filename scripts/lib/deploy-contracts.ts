@@ -1,7 +1,13 @@
-import { ContractFactory, getAddress, type Provider, type Signer, Contract } from "ethers";
+import { ContractFactory, getAddress, id, type Provider, type Signer, Contract } from "ethers";
 import { abiHash, CONTRACT_NAMES, loadArtifact, type ContractName } from "../../service/chain/artifacts";
 import type { Deployment } from "../../service/chain/deployment";
 import { ROLES } from "../../service/domain/roles";
+
+/** REGISTRAR_ROLE (contracts/Common.sol): administers INSTITUTION_ROLE and REGULATOR_ROLE on ConsentRegistry. */
+export const REGISTRAR_ROLE = id("REGISTRAR_ROLE");
+
+/** Two days: how long a scheduled admin transfer waits before the new admin can accept it. */
+export const DEFAULT_ADMIN_DELAY_SECONDS = 2 * 24 * 60 * 60;
 
 /** Which accounts get which role at deployment. */
 export interface RoleAssignments {
@@ -9,6 +15,26 @@ export interface RoleAssignments {
   anchorers?: string[];
   institutions?: string[];
   regulators?: string[];
+  /**
+   * Holders of REGISTRAR_ROLE, who register institutions and regulators. Default: the deploying admin, which
+   * suits development; in production name a separate registrar key (and pass its signer as `registrar`).
+   */
+  registrars?: string[];
+}
+
+export interface DeployOptions {
+  /** Delay of a new deployment's admin transfers, in seconds (default {@link DEFAULT_ADMIN_DELAY_SECONDS}). */
+  adminDelaySeconds?: number;
+  /**
+   * Registers institutions and regulators; must hold REGISTRAR_ROLE (default: the deploying admin, which then
+   * needs to be among `registrars`, as it is by default).
+   */
+  registrar?: Signer;
+  /**
+   * An admin to hand both contracts to: a transfer to it is scheduled (beginDefaultAdminTransfer) once the
+   * roles are granted; it accepts with acceptDefaultAdminTransfer after the delay.
+   */
+  newAdmin?: string;
 }
 
 export interface DeployResult {
@@ -25,10 +51,12 @@ export async function deployContracts(
   network: string,
   roles: RoleAssignments = {},
   existing?: Deployment,
+  options: DeployOptions = {},
 ): Promise<DeployResult> {
   const provider = admin.provider as Provider;
   const adminAddress = await admin.getAddress();
   const chainId = Number((await provider.getNetwork()).chainId);
+  const delay = options.adminDelaySeconds ?? DEFAULT_ADMIN_DELAY_SECONDS;
 
   let deployment: Deployment;
   const reused = existing !== undefined && (await isDeployedOn(provider, chainId, existing));
@@ -40,7 +68,7 @@ export async function deployContracts(
     for (const name of CONTRACT_NAMES) {
       const artifact = loadArtifact(name);
       const factory = new ContractFactory(artifact.abi, artifact.bytecode, admin);
-      const contract = await factory.deploy(adminAddress);
+      const contract = await factory.deploy(delay, adminAddress);
       const receipt = await contract.deploymentTransaction()!.wait();
       deploymentBlock = Math.min(deploymentBlock, receipt!.blockNumber);
       contracts[name] = { address: await contract.getAddress(), abiHash: abiHash(artifact.abi) };
@@ -51,9 +79,24 @@ export async function deployContracts(
   const registry = contractAt(deployment, "ConsentRegistry", admin);
   const ledger = contractAt(deployment, "AccessLedger", admin);
   await grantMissing(registry, ROLES.relayer, roles.relayers);
-  await grantMissing(registry, ROLES.institution, roles.institutions);
-  await grantMissing(registry, ROLES.regulator, roles.regulators);
+  // The deploying admin registers by default only on a fresh deployment: a reused one keeps its registrars.
+  await grantMissing(registry, REGISTRAR_ROLE, roles.registrars ?? (reused ? [] : [adminAddress]));
   await grantMissing(ledger, ROLES.anchorer, roles.anchorers);
+
+  const registrar = contractAt(deployment, "ConsentRegistry", options.registrar ?? admin);
+  const wanted = (roles.institutions?.length ?? 0) + (roles.regulators?.length ?? 0);
+  if (wanted > 0) {
+    const registrarAddress = await (options.registrar ?? admin).getAddress();
+    if (!(await registry.hasRole(REGISTRAR_ROLE, registrarAddress))) {
+      throw new Error(`${registrarAddress} lacks REGISTRAR_ROLE: pass a registrar signer to register institutions and regulators`);
+    }
+  }
+  await grantMissing(registrar, ROLES.institution, roles.institutions);
+  await grantMissing(registrar, ROLES.regulator, roles.regulators);
+
+  if (options.newAdmin !== undefined) {
+    for (const contract of [registry, ledger]) await scheduleAdminTransfer(contract, getAddress(options.newAdmin));
+  }
   return { deployment, reused };
 }
 
@@ -77,4 +120,13 @@ async function grantMissing(contract: Contract, role: string, accounts: string[]
     const tx = await contract.grantRole(role, account);
     await tx.wait();
   }
+}
+
+/** Schedules the transfer of DEFAULT_ADMIN_ROLE to `newAdmin` unless it is already the admin or the pending one. */
+async function scheduleAdminTransfer(contract: Contract, newAdmin: string): Promise<void> {
+  if ((await contract.defaultAdmin()) === newAdmin) return;
+  const [pending] = (await contract.pendingDefaultAdmin()) as [string, bigint];
+  if (pending === newAdmin) return;
+  const tx = await contract.beginDefaultAdminTransfer(newAdmin);
+  await tx.wait();
 }

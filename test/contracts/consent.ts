@@ -39,7 +39,7 @@ export interface ConsentTerms {
 }
 
 export const DOMAIN_NAME = "Consentry ConsentRegistry";
-export const DOMAIN_VERSION = "1";
+export const DOMAIN_VERSION = "2";
 
 export const GRANT_TYPES: Record<string, TypedDataField[]> = {
   Grant: [
@@ -55,10 +55,18 @@ export const GRANT_TYPES: Record<string, TypedDataField[]> = {
   ],
 };
 
+/** A revocation carries no nonce: replaying it reverts as already revoked. */
 export const REVOKE_TYPES: Record<string, TypedDataField[]> = {
   Revoke: [
     { name: "consentId", type: "bytes32" },
-    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+};
+
+export const INCREASE_NONCE_TYPES: Record<string, TypedDataField[]> = {
+  IncreaseNonce: [
+    { name: "account", type: "address" },
+    { name: "newNonce", type: "uint256" },
     { name: "deadline", type: "uint256" },
   ],
 };
@@ -74,8 +82,12 @@ export function grantMessage(terms: ConsentTerms, nonce: bigint, deadline: bigin
   return { ...terms, nonce, deadline };
 }
 
-export function revokeMessage(consentId: string, nonce: bigint, deadline: bigint): Record<string, unknown> {
-  return { consentId, nonce, deadline };
+export function revokeMessage(consentId: string, deadline: bigint): Record<string, unknown> {
+  return { consentId, deadline };
+}
+
+export function increaseNonceMessage(account: string, newNonce: bigint, deadline: bigint): Record<string, unknown> {
+  return { account, newNonce, deadline };
 }
 
 /** The patient's (or their wallet owner's) EIP-712 `Grant` signature. */
@@ -94,10 +106,20 @@ export function signRevoke(
   signer: TypedDataSigner,
   domain: TypedDataDomain,
   consentId: string,
-  nonce: bigint,
   deadline: bigint,
 ): Promise<string> {
-  return signer.signTypedData(domain, REVOKE_TYPES, revokeMessage(consentId, nonce, deadline));
+  return signer.signTypedData(domain, REVOKE_TYPES, revokeMessage(consentId, deadline));
+}
+
+/** The account's (or its wallet owner's) EIP-712 `IncreaseNonce` signature. */
+export function signIncreaseNonce(
+  signer: TypedDataSigner,
+  domain: TypedDataDomain,
+  account: string,
+  newNonce: bigint,
+  deadline: bigint,
+): Promise<string> {
+  return signer.signTypedData(domain, INCREASE_NONCE_TYPES, increaseNonceMessage(account, newNonce, deadline));
 }
 
 /** The EIP-712 digest of a `Grant`, as the registry computes it. */
@@ -106,6 +128,11 @@ export function grantDigest(domain: TypedDataDomain, terms: ConsentTerms, nonce:
 }
 
 /** The EIP-712 digest of a `Revoke`, as the registry computes it. */
-export function revokeDigest(domain: TypedDataDomain, consentId: string, nonce: bigint, deadline: bigint): string {
-  return TypedDataEncoder.hash(domain, REVOKE_TYPES, revokeMessage(consentId, nonce, deadline));
+export function revokeDigest(domain: TypedDataDomain, consentId: string, deadline: bigint): string {
+  return TypedDataEncoder.hash(domain, REVOKE_TYPES, revokeMessage(consentId, deadline));
+}
+
+/** The EIP-712 digest of an `IncreaseNonce`, as the registry computes it. */
+export function increaseNonceDigest(domain: TypedDataDomain, account: string, newNonce: bigint, deadline: bigint): string {
+  return TypedDataEncoder.hash(domain, INCREASE_NONCE_TYPES, increaseNonceMessage(account, newNonce, deadline));
 }

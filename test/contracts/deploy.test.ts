@@ -1,5 +1,5 @@
-import { Wallet } from "ethers";
-import { contractAt, deployContracts } from "../../scripts/lib/deploy-contracts";
+import { Wallet, ZeroHash } from "ethers";
+import { DEFAULT_ADMIN_DELAY_SECONDS, REGISTRAR_ROLE, contractAt, deployContracts } from "../../scripts/lib/deploy-contracts";
 import { ROLES } from "../../service/domain/roles";
 import { inProcessChain, type InProcessChain } from "../support/chain";
 
@@ -41,5 +41,43 @@ describe("deployContracts", () => {
     const again = await deployContracts(chain.signers[0], "t", {}, stale);
     expect(again.reused).toBe(false);
     expect(again.deployment.contracts.AccessLedger.address).not.toBe(stale.contracts.AccessLedger.address);
+  });
+
+  it("makes the deployer the admin of both contracts, with a two-day transfer delay, and by default the registrar", async () => {
+    const { deployment } = await deployContracts(chain.signers[0], "t");
+    const registry = contractAt(deployment, "ConsentRegistry", chain.provider);
+    for (const name of ["ConsentRegistry", "AccessLedger"] as const) {
+      const contract = contractAt(deployment, name, chain.provider);
+      expect(await contract.defaultAdmin()).toBe(chain.signers[0].address);
+      expect(await contract.defaultAdminDelay()).toBe(BigInt(DEFAULT_ADMIN_DELAY_SECONDS));
+      expect(await contract.hasRole(ZeroHash, chain.signers[0].address)).toBe(true);
+    }
+    expect(await registry.hasRole(REGISTRAR_ROLE, chain.signers[0].address)).toBe(true);
+  });
+
+  it("registers institutions with a distinct registrar and schedules the hand-over to a new admin", async () => {
+    const [deployer, registrar, institution, newAdmin] = [chain.signers[0], chain.signers[1], chain.signers[2], chain.signers[3]];
+    const { deployment } = await deployContracts(
+      deployer,
+      "t",
+      { registrars: [registrar.address], institutions: [institution.address] },
+      undefined,
+      { registrar, adminDelaySeconds: 60, newAdmin: newAdmin.address },
+    );
+    const registry = contractAt(deployment, "ConsentRegistry", chain.provider);
+    expect(await registry.hasRole(REGISTRAR_ROLE, deployer.address)).toBe(false);
+    expect(await registry.hasRole(REGISTRAR_ROLE, registrar.address)).toBe(true);
+    expect(await registry.hasRole(ROLES.institution, institution.address)).toBe(true);
+    for (const name of ["ConsentRegistry", "AccessLedger"] as const) {
+      const [pending] = await contractAt(deployment, name, chain.provider).pendingDefaultAdmin();
+      expect(pending).toBe(newAdmin.address);
+    }
+  });
+
+  it("refuses to register institutions without a signer holding REGISTRAR_ROLE", async () => {
+    const registrar = Wallet.createRandom().address;
+    await expect(
+      deployContracts(chain.signers[0], "t", { registrars: [registrar], institutions: [Wallet.createRandom().address] }),
+    ).rejects.toThrow(/lacks REGISTRAR_ROLE/);
   });
 });
