@@ -158,10 +158,9 @@ async function benchFreshness(app: App, provider: BrowserProvider, deployment: D
   // Through the API, without waiting: the relayer sends it, the indexer sees it on its next poll.
   await revokeActive(app, deployment, ctx);
   const viaApi = await grant(app, deployment, ctx.patient, ctx.patientAuth);
-  const nonce = await nonceOf(deployment, ctx.patient.address);
   const deadline = Math.floor(Date.now() / 1000) + 3600;
-  const signature = await ctx.patient.signTypedData(consentDomain(deployment), REVOKE_TYPES, { consentId: viaApi, nonce, deadline });
-  const sent = await call(app, "POST", `/consents/${viaApi}/revoke`, ctx.patientAuth, { nonce, deadline, signature });
+  const signature = await ctx.patient.signTypedData(consentDomain(deployment), REVOKE_TYPES, { consentId: viaApi, deadline });
+  const sent = await call(app, "POST", `/consents/${viaApi}/revoke`, ctx.patientAuth, { deadline, signature });
   while (!(await provider.getTransactionReceipt(sent.body.transaction.hash))) await new Promise((r) => setTimeout(r, 5));
   const apiMined = performance.now();
   const apiRefused = await untilRefused();

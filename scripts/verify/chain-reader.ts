@@ -8,9 +8,11 @@ import type { DeploymentInfo } from "./deployment-file";
  * verifier needs nothing from the service's build.
  */
 export const ACCESS_LEDGER_ABI = [
-  "function getBatch(uint256 batchId) view returns (tuple(bytes32 root, uint64 firstSeq, uint64 lastSeq, uint64 anchoredAt, uint64 blockNumber))",
+  "function getBatch(uint256 batchId, uint64 firstSeq, uint64 lastSeq) view returns (tuple(bytes32 root, uint8 status, uint256 supersededBy))",
   "function batchCount() view returns (uint256)",
+  "event BatchAnchored(uint256 indexed batchId, bytes32 root, uint64 firstSeq, uint64 lastSeq)",
   "error BatchNotFound(uint256 batchId)",
+  "error BatchRangeMismatch(uint256 batchId, uint64 firstSeq, uint64 lastSeq)",
 ];
 
 export const CONSENT_REGISTRY_ABI = [
@@ -18,6 +20,7 @@ export const CONSENT_REGISTRY_ABI = [
   "function consentsOf(address patient) view returns (bytes32[])",
   "function decide(address patient, address requester, uint256 categories, uint256 purposes, uint64 at) view returns (uint8 decision, bytes32 consentId)",
   "function hasRole(bytes32 role, address account) view returns (bool)",
+  "function institutionHistory(address account) view returns (tuple(uint64 at, bool member)[])",
   "error ConsentNotFound(bytes32 consentId)",
   "error InvalidCategories(uint256 categories)",
   "error InvalidPurposes(uint256 purposes)",
@@ -30,12 +33,17 @@ const ZERO_ID = "0x" + "00".repeat(32);
 /** ConsentRegistry.Decision. */
 export const ChainDecision = { NoConsent: 0, Permit: 1, Deny: 2 } as const;
 
-export interface OnChainBatch {
-  root: string;
-  firstSeq: number;
-  lastSeq: number;
-  anchoredAt: number;
-  blockNumber: number;
+/** ConsentRegistry v2's AccessLedger.BatchStatus. */
+export const BatchStatus = { Anchored: 0, Void: 1, Superseded: 2 } as const;
+
+/** A batch as AccessLedger v2 holds it under the range it was asked with; `rangeMismatch` when it holds another. */
+export type OnChainBatch = { root: string; status: number; supersededBy: number } | { rangeMismatch: true };
+
+/** When an account was an institution: the chain's membership record, oldest change first. */
+interface MembershipHistory {
+  changes: Array<{ at: number; member: boolean }>;
+  /** Only instants before the chain's clock when it was read are final. */
+  finalBefore: number;
 }
 
 /** A consent as stored on chain; addresses in lower case, times in unix seconds. */
@@ -84,7 +92,7 @@ export class ChainReader {
   private readonly ledger: Contract;
   private readonly registry: Contract;
   private readonly consents: BoundedMap<string, Promise<OnChainConsent | null>>;
-  private readonly roles: BoundedMap<string, Promise<boolean>>;
+  private readonly memberships: BoundedMap<string, Promise<MembershipHistory>>;
   private readonly timelines: BoundedMap<string, Promise<ConsentTimeline | null>>;
   private readonly decisions: BoundedMap<string, Promise<ChainDecisionResult>>;
   private readonly maxTimelineConsents: number;
@@ -98,7 +106,7 @@ export class ChainReader {
     this.registry = new Contract(deployment.consentRegistry, CONSENT_REGISTRY_ABI, provider);
     const size = options.cacheSize ?? 20_000;
     this.consents = new BoundedMap(size);
-    this.roles = new BoundedMap(size);
+    this.memberships = new BoundedMap(size);
     this.timelines = new BoundedMap(size);
     this.decisions = new BoundedMap(size * 5);
     this.maxTimelineConsents = options.maxTimelineConsents ?? 256;
@@ -136,22 +144,31 @@ export class ChainReader {
     return Number(await this.ledger.batchCount());
   }
 
-  /** The anchored batch, or null when the chain has none with this id. Not cached: each is read once. */
-  async getBatch(batchId: number): Promise<OnChainBatch | null> {
+  /**
+   * The batch anchored under `batchId` for exactly `firstSeq..lastSeq` (AccessLedger v2 keeps the root under
+   * its range), or null when the chain has no batch with this id. Not cached: each is read once.
+   */
+  async getBatch(batchId: number, firstSeq: number, lastSeq: number): Promise<OnChainBatch | null> {
     this.calls++;
     try {
-      const b = await this.ledger.getBatch(batchId);
-      return {
-        root: (b.root as string).toLowerCase(),
-        firstSeq: Number(b.firstSeq),
-        lastSeq: Number(b.lastSeq),
-        anchoredAt: Number(b.anchoredAt),
-        blockNumber: Number(b.blockNumber),
-      };
+      const b = await this.ledger.getBatch(batchId, firstSeq, lastSeq);
+      return { root: (b.root as string).toLowerCase(), status: Number(b.status), supersededBy: Number(b.supersededBy) };
     } catch (error) {
-      if (revertName(error) === "BatchNotFound") return null;
+      const name = revertName(error);
+      if (name === "BatchNotFound") return null;
+      if (name === "BatchRangeMismatch") return { rangeMismatch: true };
       throw error;
     }
+  }
+
+  /** Whether block `blockNumber` holds the BatchAnchored log of `batchId` with this root and range. */
+  async anchoredIn(blockNumber: number, batchId: number, root: string, firstSeq: number, lastSeq: number): Promise<boolean> {
+    this.calls++;
+    const logs = await this.ledger.queryFilter(this.ledger.filters.BatchAnchored(batchId), blockNumber, blockNumber);
+    return logs.some((log) => {
+      const a = "args" in log ? log.args : undefined;
+      return !!a && String(a.root).toLowerCase() === root && Number(a.firstSeq) === firstSeq && Number(a.lastSeq) === lastSeq;
+    });
   }
 
   /** The consent, or null when it does not exist. */
@@ -159,18 +176,38 @@ export class ChainReader {
     return this.consents.getOrLoad(consentId, () => this.loadConsent(consentId));
   }
 
-  isInstitution(account: string): Promise<boolean> {
-    return this.roles.getOrLoad(account, async () => {
-      this.calls++;
-      return (await this.registry.hasRole(INSTITUTION_ROLE, account)) as boolean;
-    });
+  /** Whether `account` was an institution at unix second `at`, from the chain's membership record. */
+  async isInstitutionAt(account: string, at: number): Promise<boolean> {
+    let history = await this.memberships.getOrLoad(account, () => this.loadMembership(account));
+    if (at >= history.finalBefore) {
+      // A change at the chain's current instant may still come: read it again, uncached.
+      history = await this.loadMembership(account);
+    }
+    let member = false;
+    for (const change of history.changes) {
+      if (change.at > at) break;
+      member = change.member;
+    }
+    return member;
+  }
+
+  private async loadMembership(account: string): Promise<MembershipHistory> {
+    this.calls += 2;
+    const latest = await this.provider.getBlock("latest");
+    const changes = (await this.registry.institutionHistory(account)) as Array<{ at: bigint; member: boolean }>;
+    return { changes: changes.map((c) => ({ at: Number(c.at), member: c.member })), finalBefore: latest?.timestamp ?? 0 };
   }
 
   /** ConsentRegistry.decide at unix second `at`, served from the interval cache when that is sound. */
   async decide(patient: string, requester: string, categories: bigint, purposes: bigint, at: number): Promise<ChainDecisionResult> {
-    const timeline = await this.timelineOf(patient);
+    // decide() reads the patient's consents and the requester's membership at `at`: constant between the
+    // boundaries of both, so one call per pair of intervals.
+    const [timeline, membership] = await Promise.all([this.timelineOf(patient), this.memberships.getOrLoad(requester, () => this.loadMembership(requester))]);
     const question = `${patient}|${requester}|${categories}|${purposes}|`;
-    const key = timeline && at < timeline.finalBefore ? `${question}i${intervalOf(timeline.boundaries, at)}` : `${question}t${at}`;
+    const final = timeline && at < timeline.finalBefore && at < membership.finalBefore;
+    const key = final
+      ? `${question}i${intervalOf(timeline.boundaries, at)}m${intervalOf(membership.changes.map((c) => c.at), at)}`
+      : `${question}t${at}`;
     return this.decisions.getOrLoad(key, async () => {
       this.calls++;
       try {

@@ -33,12 +33,13 @@ export async function checkPermit(chain: ChainReader, e: LeafFields): Promise<Fa
 
   if (c.patient !== e.patient) return mismatch(`consent ${c.id} belongs to patient ${c.patient}, not ${e.patient}`);
   if (c.effect !== PERMIT_EFFECT) return mismatch(`consent ${c.id} is a deny consent`);
-  if (c.grantee === ZERO_ADDRESS) {
-    // A wildcard consent covers any holder of the institution role. The chain keeps no role history in
-    // its views, so this is the role now (as decide() also uses).
-    if (!(await chain.isInstitution(e.requester))) return mismatch(`consent ${c.id} is for any institution and requester ${e.requester} is not one`);
-  } else if (c.grantee !== e.requester) {
+  if (c.grantee !== ZERO_ADDRESS && c.grantee !== e.requester) {
     return mismatch(`consent ${c.id} is granted to ${c.grantee}, not to the requester ${e.requester}`);
+  }
+  // A permit, specific or for any institution, counts only for a requester that was an institution at the
+  // instant of access (ConsentRegistry v2 keeps the membership history, so this is exact for any past t).
+  if (!(await chain.isInstitutionAt(e.requester, t))) {
+    return mismatch(`consent ${c.id} permits institutions and requester ${e.requester} was not one at ${t}`);
   }
   // An empty question is "covered" by any consent, which is why decide() refuses it; so do we.
   if (e.categories === 0n || e.purposes === 0n) return mismatch("a permit must name at least one category and one purpose");

@@ -7,6 +7,7 @@ export const REASONS = {
   "header-mismatch": "the header is missing or does not match the deployment (chainId, contracts, version, leaf types of either format)",
   "chain-mismatch": "the RPC endpoint is not the deployment's chain, or the contracts are not there",
   "batch-not-on-chain": "a batch of the export was never anchored",
+  "batch-void": "a batch of the export was declared void or superseded on chain by the ledger's governance",
   "root-mismatch": "the exported batch root differs from the root anchored on chain",
   "range-mismatch": "a batch's sequence range differs from the chain, or an event lies outside its batch",
   "anchor-mismatch": "the exported block number of a batch differs from the chain",

@@ -1,4 +1,4 @@
-import type { ChainReader, OnChainBatch } from "./chain-reader";
+import { BatchStatus, type ChainReader } from "./chain-reader";
 import { CheckQueue } from "./check-queue";
 import { checkDecision } from "./consent-check";
 import type { DeploymentInfo } from "./deployment-file";
@@ -78,7 +78,6 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyResult>
 
 interface OpenBatch {
   line: BatchLine;
-  onChain: OnChainBatch;
   root: Uint8Array;
   /** The next seq this batch must deliver; past lastSeq once complete. */
   nextSeq: number;
@@ -125,7 +124,6 @@ class TrailVerifier {
   private lastSeq: number | null = null;
   private batchCount: number | null = null;
   /** The next batch, requested while this one's events are checked: batch lines then rarely wait on the chain. */
-  private prefetched: { batchId: number; batch: Promise<OnChainBatch | null> } | null = null;
 
   constructor(
     private readonly options: VerifyOptions,
@@ -238,14 +236,18 @@ class TrailVerifier {
     if (prev && b.batchId !== prev.batchId + 1) {
       throw fail(where, b.batchId > prev.batchId ? "sequence-gap" : "sequence-order", `batch ${b.batchId} follows batch ${prev.batchId}`);
     }
-    const onChain = await this.onChainBatch(b.batchId);
+    const onChain = await this.options.chain.getBatch(b.batchId, b.firstSeq, b.lastSeq);
     if (!onChain) throw fail(where, "batch-not-on-chain", `batch ${b.batchId} is not anchored on chain`);
-    if (onChain.firstSeq !== b.firstSeq || onChain.lastSeq !== b.lastSeq) {
-      throw fail(where, "range-mismatch", `batch ${b.batchId} covers ${b.firstSeq}..${b.lastSeq} in the export, ${onChain.firstSeq}..${onChain.lastSeq} on chain`);
+    if ("rangeMismatch" in onChain) {
+      throw fail(where, "range-mismatch", `batch ${b.batchId} covers ${b.firstSeq}..${b.lastSeq} in the export, another range on chain`);
     }
     if (onChain.root !== b.root) throw fail(where, "root-mismatch", `batch ${b.batchId} root ${b.root} in the export, ${onChain.root} on chain`);
-    if (b.blockNumber !== null && b.blockNumber !== onChain.blockNumber) {
-      throw fail(where, "anchor-mismatch", `batch ${b.batchId} anchored in block ${onChain.blockNumber}, export says ${b.blockNumber}`);
+    if (onChain.status !== BatchStatus.Anchored) {
+      const state = onChain.status === BatchStatus.Void ? "void" : `superseded by batch ${onChain.supersededBy}`;
+      throw fail(where, "batch-void", `batch ${b.batchId} was declared ${state} on chain`);
+    }
+    if (b.blockNumber !== null && !(await this.options.chain.anchoredIn(b.blockNumber, b.batchId, onChain.root, b.firstSeq, b.lastSeq))) {
+      throw fail(where, "anchor-mismatch", `batch ${b.batchId} was not anchored in block ${b.blockNumber}, as the export says`);
     }
     // The chain itself refuses non-contiguous ranges; this guards against a chain that is not the AccessLedger we expect.
     if (prev && b.firstSeq !== prev.lastSeq + 1) throw fail(where, "sequence-gap", `batch ${b.batchId} starts at ${b.firstSeq}, after ${prev.lastSeq}`);
@@ -268,16 +270,7 @@ class TrailVerifier {
       this.lastEvent = null;
       return;
     }
-    this.batch = { line: b, onChain, root: hexBytes(onChain.root), nextSeq: b.firstSeq };
-  }
-
-  private onChainBatch(batchId: number): Promise<OnChainBatch | null> {
-    const chain = this.options.chain;
-    const current = this.prefetched?.batchId === batchId ? this.prefetched.batch : chain.getBatch(batchId);
-    const next = chain.getBatch(batchId + 1);
-    next.catch(() => undefined); // only awaited if that batch is exported; an error then surfaces there
-    this.prefetched = { batchId: batchId + 1, batch: next };
-    return current;
+    this.batch = { line: b, root: hexBytes(onChain.root), nextSeq: b.firstSeq };
   }
 
   /**
@@ -313,7 +306,7 @@ class TrailVerifier {
     }
     const root = processProof(this.keccak, leaf, e.proof);
     if (Buffer.compare(root, batch.root) !== 0) {
-      throw fail(where, "proof-invalid", `proof leads to ${bytesHex(root)}, batch ${batch.line.batchId}'s on-chain root is ${batch.onChain.root}`);
+      throw fail(where, "proof-invalid", `proof leads to ${bytesHex(root)}, batch ${batch.line.batchId}'s on-chain root is ${bytesHex(batch.root)}`);
     }
     this.checked.proofs++;
     this.checked.events++;

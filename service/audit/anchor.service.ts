@@ -15,6 +15,9 @@ import { StandardTree } from "./merkle";
 import { TrailMonitor } from "./trail-monitor.service";
 import { redact } from "../common/redact";
 
+/** Blocks asked for per log query when looking for an old batch's anchoring (nodes cap ranges; Besu at a few thousand). */
+const LOG_SEARCH_WINDOW_BLOCKS = 2_000;
+
 /** How long one anchoring transaction may take before the tick gives up and retries later. */
 export const ANCHOR_TX_TIMEOUT_MS = 60_000;
 
@@ -147,17 +150,7 @@ export class AnchorService implements OnApplicationBootstrap, OnModuleDestroy {
   /** Gets `batch` onto the chain exactly once: adopt what the chain already has, else (re)use the one transaction. */
   private async anchor(batch: AnchorBatchEntity): Promise<void> {
     const onChainCount = Number(await this.ledger.batchCount());
-    if (onChainCount >= batch.batchId) {
-      const stored = await this.ledger.getBatch(batch.batchId);
-      if (stored.root !== batch.root || Number(stored.firstSeq) !== batch.firstSeq || Number(stored.lastSeq) !== batch.lastSeq) {
-        throw new AnchorConflictError(`Batch ${batch.batchId} on chain differs from the database's`);
-      }
-      // Only the block the contract says it was anchored in: an open-ended log range breaks on capped nodes.
-      const block = Number(stored.blockNumber);
-      const [log] = await this.ledger.queryFilter(this.ledger.filters.BatchAnchored(batch.batchId), block, block);
-      await this.batches.markConfirmed(batch.batchId, log?.transactionHash ?? batch.txHash ?? "", Number(stored.blockNumber));
-      return;
-    }
+    if (onChainCount >= batch.batchId) return this.adopt(batch);
     const signer = this.transactions.forSigner("anchorer");
     const ref = String(batch.batchId);
     let tracked = await signer.findByRef("ledger.anchor", ref);
@@ -169,6 +162,55 @@ export class AnchorService implements OnApplicationBootstrap, OnModuleDestroy {
     const mined = await tracked.wait({ timeoutMs: ANCHOR_TX_TIMEOUT_MS });
     await this.batches.markConfirmed(batch.batchId, mined.hash, mined.blockNumber);
     this.logger.log({ message: "Batch anchored", batchId: batch.batchId, events: batch.lastSeq - batch.firstSeq + 1, block: mined.blockNumber });
+  }
+
+  /**
+   * The chain has a batch under this id already (a crash after sending, or another instance): confirm ours
+   * only if the chain holds exactly our root for exactly our range — AccessLedger v2 stores the root under
+   * (id, range), so asking with our range answers both — and take its block from the anchoring log.
+   */
+  private async adopt(batch: AnchorBatchEntity): Promise<void> {
+    let stored: { root: string; status: bigint | number };
+    try {
+      stored = await this.ledger.getBatch(batch.batchId, batch.firstSeq, batch.lastSeq);
+    } catch (error) {
+      if ((error as { revert?: { name?: string } }).revert?.name === "BatchRangeMismatch") {
+        throw new AnchorConflictError(`Batch ${batch.batchId} on chain covers another range than the database's`);
+      }
+      throw error;
+    }
+    if (stored.root.toLowerCase() !== batch.root.toLowerCase() || Number(stored.status) !== 0) {
+      throw new AnchorConflictError(`Batch ${batch.batchId} on chain differs from the database's (root or status)`);
+    }
+    const log = await this.anchoredLog(batch);
+    if (!log) throw new Error(`Batch ${batch.batchId} is on chain but its BatchAnchored log was not found yet`);
+    await this.batches.markConfirmed(batch.batchId, log.transactionHash, log.blockNumber);
+  }
+
+  /**
+   * Where batch `batch` was anchored, from its log. Looked for where it must be — the receipt of our own
+   * transaction, or the ledger's last anchoring block for the latest batch — and only then in bounded
+   * windows back from the head: an open-ended log range breaks on nodes that cap it.
+   */
+  private async anchoredLog(batch: AnchorBatchEntity): Promise<{ transactionHash: string; blockNumber: number } | null> {
+    const filter = this.ledger.filters.BatchAnchored(batch.batchId);
+    const inBlocks = async (from: number, to: number) => (await this.ledger.queryFilter(filter, from, to))[0] ?? null;
+    const tracked = batch.txHash ? await this.ledger.runner?.provider?.getTransactionReceipt(batch.txHash) : null;
+    if (tracked?.status === 1) {
+      const log = await inBlocks(tracked.blockNumber, tracked.blockNumber);
+      if (log) return log;
+    }
+    const head = await this.ledger.head();
+    if (Number(head.batchCount) === batch.batchId) {
+      const log = await inBlocks(Number(head.lastAnchorBlock), Number(head.lastAnchorBlock));
+      if (log) return log;
+    }
+    const latest = await this.ledger.runner!.provider!.getBlockNumber();
+    for (let to = latest; to >= this.deployment.deploymentBlock; to -= LOG_SEARCH_WINDOW_BLOCKS) {
+      const log = await inBlocks(Math.max(this.deployment.deploymentBlock, to - LOG_SEARCH_WINDOW_BLOCKS + 1), to);
+      if (log) return log;
+    }
+    return null;
   }
 
   private async holdLeadership(): Promise<boolean> {

@@ -51,7 +51,8 @@ export class TrailMonitor implements OnApplicationBootstrap, OnModuleDestroy {
   private lastSweepAt: Date | null = null;
   private eventsChecked = 0;
   private busyMs = 0;
-  private readonly chainBatches = new Map<number, { root: string; firstSeq: number; lastSeq: number }>();
+  /** What the chain holds for a batch id under the range asked with; a void or superseded batch is not valid. */
+  private readonly chainBatches = new Map<number, { root: string; range: string; valid: boolean }>();
 
   constructor(
     private readonly config: AppConfig,
@@ -206,21 +207,28 @@ export class TrailMonitor implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  /** The stored root and range of a confirmed batch must be the ones anchored. An unreachable chain is not a failure. */
+  /**
+   * The stored root and range of a confirmed batch must be the ones anchored, and the batch still valid on
+   * chain. AccessLedger v2 keeps a root under (id, range), so asking with the stored range checks both. An
+   * unreachable chain is not a failure.
+   */
   private async checkAgainstChain(batch: AnchorBatchEntity): Promise<void> {
     if (batch.state !== "confirmed") return;
+    const key = `${batch.firstSeq}:${batch.lastSeq}`;
     let onChain = this.chainBatches.get(batch.batchId);
-    if (!onChain) {
+    if (!onChain || onChain.range !== key) {
       try {
-        const stored = await this.chain.ledger.getBatch(batch.batchId);
-        onChain = { root: String(stored.root).toLowerCase(), firstSeq: Number(stored.firstSeq), lastSeq: Number(stored.lastSeq) };
-      } catch {
-        return;
+        const stored = await this.chain.ledger.getBatch(batch.batchId, batch.firstSeq, batch.lastSeq);
+        onChain = { root: String(stored.root).toLowerCase(), range: key, valid: Number(stored.status) === 0 };
+      } catch (error) {
+        const refusal = (error as { revert?: { name?: string } }).revert?.name;
+        if (refusal !== "BatchRangeMismatch" && refusal !== "BatchNotFound") return;
+        onChain = { root: "", range: key, valid: false };
       }
       if (this.chainBatches.size >= CHAIN_BATCH_CACHE) this.chainBatches.delete(this.chainBatches.keys().next().value!);
       this.chainBatches.set(batch.batchId, onChain);
     }
-    if (onChain.root !== batch.root.toLowerCase() || onChain.firstSeq !== batch.firstSeq || onChain.lastSeq !== batch.lastSeq) {
+    if (!onChain.valid || onChain.root !== batch.root.toLowerCase()) {
       this.raise({ seq: batch.firstSeq, reason: "chain-root-mismatch", batchId: batch.batchId });
     }
   }

@@ -56,6 +56,11 @@ export class AuthorityService {
     return this.projection.hasRole(ROLES[role], account);
   }
 
+  /** Whether the projection shows `account` holding `role` at `at` (unix seconds, by the blocks' timestamps). */
+  heldPerProjectionAt(role: RoleName, account: string, at: number): Promise<boolean> {
+    return this.projection.hadRoleAt(ROLES[role], account, at);
+  }
+
   /** Whether `account` holds `role` on the ConsentRegistry right now. */
   heldOnChain(role: RoleName, account: string): Promise<boolean> {
     return this.chain.hasRole(role, account);

@@ -100,12 +100,11 @@ export class ConsentRelayService {
     this.assertMayRelayFor(actor, consent.patient);
     if (consent.revokedAt) throw conflict("consent-already-revoked", "Consent already revoked", `Revoked at ${consent.revokedAt}`);
     this.assertDeadline(dto.deadline, nowSeconds());
-    const nonce = await this.assertNonce(consent.patient, dto.nonce);
-    const signed = { consentId: consent.consentId, nonce, deadline: dto.deadline };
+    const signed = { consentId: consent.consentId, deadline: dto.deadline };
     if (!(await this.signatures.isValid(consent.patient, consentDomain(this.deployment), REVOKE_TYPES, signed, dto.signature))) {
       throw badRequest("invalid-signature", "Invalid signature", "The revocation is not signed by the consent's patient");
     }
-    const data = this.chain.registry.interface.encodeFunctionData("revokeBySig", [consent.consentId, nonce, dto.deadline, dto.signature]);
+    const data = this.chain.registry.interface.encodeFunctionData("revokeBySig", [consent.consentId, dto.deadline, dto.signature]);
     return this.relay("consent.revoke", consent.consentId, data, dto.wait, "revoked");
   }
 

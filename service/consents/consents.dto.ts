@@ -48,10 +48,6 @@ export class ConsentTermsDto {
 }
 
 class SignedActionDto {
-  @ApiProperty({ description: "The patient's current nonce on ConsentRegistry, as a decimal string", example: "0" })
-  @Matches(/^\d{1,78}$/, { message: "nonce must be a decimal integer" })
-  nonce!: string;
-
   @ApiProperty({ description: "Unix seconds after which the signature is void" })
   @IsInt()
   @Min(0)
@@ -70,6 +66,10 @@ class SignedActionDto {
 }
 
 export class GrantConsentDto extends SignedActionDto {
+  @ApiProperty({ description: "The patient's current nonce on ConsentRegistry, as a decimal string", example: "0" })
+  @Matches(/^\d{1,78}$/, { message: "nonce must be a decimal integer" })
+  nonce!: string;
+
   @ApiProperty({ type: ConsentTermsDto })
   @IsDefined()
   @IsObject()

@@ -33,7 +33,7 @@ export class WellKnownController {
         notes: {
           enrolment: "identifiersHash = keccak256(utf8(JSON.stringify(identifiers as [system, value] pairs sorted by system, then value)))",
           consentId: "keccak256(abi.encode(patient, grantee, categories, purposes, effect, validFrom, validUntil, nonce))",
-          nonce: "ConsentRegistry.nonces(patient); every grant and revocation consumes one",
+          nonce: "ConsentRegistry.nonces(patient): every grant consumes one; revocations consume none",
         },
       },
       categories: { system: CATEGORY_SYSTEM, codes: CATEGORIES.map(({ bit, code, display, resources }) => ({ bit, mask: 1 << bit, code, display, resources })) },

@@ -7,6 +7,7 @@ import { AccessTrail1764180000000 } from "./migrations/1764180000000-AccessTrail
 import { TrailV2AppendOnly1764190000000 } from "./migrations/1764190000000-TrailV2AppendOnly";
 import { RolesByAccount1764200000000 } from "./migrations/1764200000000-RolesByAccount";
 import { PrivateIdentifiers1764210000000 } from "./migrations/1764210000000-PrivateIdentifiers";
+import { ContractsV21764220000000 } from "./migrations/1764220000000-ContractsV2";
 import { pgliteDriver } from "./pglite-driver";
 
 /** Every migration in order. Schema changes happen here only; `synchronize` stays off. */
@@ -19,6 +20,7 @@ export const MIGRATIONS = [
   TrailV2AppendOnly1764190000000,
   RolesByAccount1764200000000,
   PrivateIdentifiers1764210000000,
+  ContractsV21764220000000,
 ];
 
 export interface DatabaseSettings {

@@ -16,8 +16,8 @@ export interface DecidableConsent {
 
 export interface DecisionQuestion {
   requester: string;
-  /** Whether the requester holds the institution role (wildcard consents match only institutions). */
-  requesterIsInstitution: boolean;
+  /** Whether the requester held the institution role at `at`: permits count only for institutions. */
+  requesterWasInstitution: boolean;
   categories: number;
   purposes: number;
   /** Unix seconds. */
@@ -39,9 +39,12 @@ export function isActiveAt(c: DecidableConsent, at: number): boolean {
 }
 
 /**
- * The same rule as ConsentRegistry.decide, over consents in grant order: an active Deny overlapping
- * the categories and purposes decides Deny; else the earliest active Permit covering all of them
- * decides Permit; else no consent. Property tests check the two agree.
+ * The same rule as ConsentRegistry.decide (v2), over the consents granted to the requester or to any
+ * institution, in grant order: an active Deny overlapping the categories and purposes decides Deny,
+ * whatever roles the requester holds or held; else, if the requester was an institution at that instant,
+ * the earliest active Permit covering all of them decides Permit; else no consent. Roles are taken at the
+ * instant decided, so re-deciding the past gives the same answer whatever happened to roles since.
+ * Property tests check the two agree.
  */
 export function decide(consents: readonly DecidableConsent[], q: DecisionQuestion): ConsentDecision {
   const requester = q.requester.toLowerCase();
@@ -49,12 +52,12 @@ export function decide(consents: readonly DecidableConsent[], q: DecisionQuestio
   for (const c of consents) {
     if (!isActiveAt(c, q.at)) continue;
     const grantee = c.grantee.toLowerCase();
-    if (grantee !== requester && !(grantee === ZeroAddress && q.requesterIsInstitution)) continue;
+    if (grantee !== requester && grantee !== ZeroAddress) continue;
     if (c.effect === ConsentEffect.Deny) {
       if ((q.categories & c.categories) !== 0 && (q.purposes & c.purposes) !== 0) {
         return { outcome: "deny", consentId: c.consentId };
       }
-    } else if (permit === null && (q.categories & ~c.categories) === 0 && (q.purposes & ~c.purposes) === 0) {
+    } else if (permit === null && q.requesterWasInstitution && (q.categories & ~c.categories) === 0 && (q.purposes & ~c.purposes) === 0) {
       permit = c.consentId;
     }
   }

@@ -55,16 +55,16 @@ export class DecisionService {
         reason: freshness.reason,
       });
     }
-    const [consents, requesterIsInstitution] = await Promise.all([
-      this.projection.consentsOf(input.patient),
-      // Wildcard consents match institutions; the role is read at the same indexed block as the consents.
-      this.authority.heldPerProjection("institution", input.requester),
-    ]);
     const timeMs = input.at !== undefined ? input.at * 1000 : accessTimeMs(Date.now(), freshness.blockTimestamp);
     const at = Math.floor(timeMs / 1000);
+    const [consents, requesterWasInstitution] = await Promise.all([
+      this.projection.consentsOf(input.patient),
+      // Permits count for institutions only, and membership is taken at the instant decided (as on chain).
+      this.authority.heldPerProjectionAt("institution", input.requester, at),
+    ]);
     const requester = getAddress(input.requester);
     return input.categories.map((categories) => ({
-      ...decide(consents, { requester, requesterIsInstitution, categories, purposes: input.purposes, at }),
+      ...decide(consents, { requester, requesterWasInstitution, categories, purposes: input.purposes, at }),
       at,
       timeMs,
       basedOnBlock: freshness.blockNumber,

@@ -9,7 +9,7 @@ export interface RegistryDeployment {
 export function consentDomain(deployment: RegistryDeployment): TypedDataDomain {
   return {
     name: "Consentry ConsentRegistry",
-    version: "1",
+    version: "2",
     chainId: deployment.chainId,
     verifyingContract: deployment.contracts.ConsentRegistry.address,
   };
@@ -30,10 +30,10 @@ export const GRANT_TYPES: Record<string, TypedDataField[]> = {
   ],
 };
 
+/** A revocation consumes no nonce (a replay is refused as already revoked), so no pending grant can block it. */
 export const REVOKE_TYPES: Record<string, TypedDataField[]> = {
   Revoke: [
     { name: "consentId", type: "bytes32" },
-    { name: "nonce", type: "uint256" },
     { name: "deadline", type: "uint256" },
   ],
 };

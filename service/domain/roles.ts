@@ -7,6 +7,8 @@ export const ROLES = {
   anchorer: id("ANCHORER_ROLE"),
   institution: id("INSTITUTION_ROLE"),
   regulator: id("REGULATOR_ROLE"),
+  /** Administers the institution and regulator roles (ConsentRegistry v2). */
+  registrar: id("REGISTRAR_ROLE"),
 } as const;
 
 export type RoleName = keyof typeof ROLES;

@@ -101,6 +101,19 @@ export class ConsentProjectionRepository {
     return latest?.granted ?? false;
   }
 
+  /**
+   * Whether `account` held `role` at `at` (unix seconds): the last indexed grant or revocation in a block
+   * stamped at or before `at` — the instant ConsentRegistry's membership record holds for that change.
+   */
+  async hadRoleAt(role: string, account: string, at: number): Promise<boolean> {
+    const rows: Array<{ granted: boolean }> = await this.dataSource.query(
+      `SELECT granted FROM role_events WHERE role = $1 AND account = $2 AND block_timestamp <= $3
+        ORDER BY block_number DESC, log_index DESC LIMIT 1`,
+      [role.toLowerCase(), account.toLowerCase(), at],
+    );
+    return rows[0]?.granted ?? false;
+  }
+
   /** The roles (as role hashes) `account` holds per the indexed events. */
   async rolesOf(account: string): Promise<string[]> {
     const rows: Array<{ role: string }> = await this.dataSource.query(
@@ -172,6 +185,7 @@ export class ConsentProjectionRepository {
             role: e.role.toLowerCase(),
             account: e.account.toLowerCase(),
             granted: e.kind === "RoleGranted",
+            blockTimestamp: e.blockTimestamp,
           })
           .orIgnore()
           .execute();

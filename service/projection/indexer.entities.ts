@@ -18,6 +18,10 @@ export class RoleEventEntity {
 
   @Column({ type: "boolean" })
   granted!: boolean;
+
+  /** The block's timestamp: when the change took effect on chain (ConsentRegistry's membership record). */
+  @Column({ name: "block_timestamp", type: "bigint", transformer: bigintAsNumber })
+  blockTimestamp!: number;
 }
 
 /** A block the indexer processed; the chain of hashes lets it find the common ancestor after a reorg. */

@@ -28,6 +28,7 @@ export type RegistryEvent =
       kind: "RoleGranted" | "RoleRevoked";
       blockNumber: number;
       logIndex: number;
+      blockTimestamp: number;
       role: string;
       account: string;
     };

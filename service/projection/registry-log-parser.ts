@@ -32,7 +32,7 @@ export function parseRegistryLogs(iface: Interface, logs: readonly Log[], timest
         break;
       case "RoleGranted":
       case "RoleRevoked":
-        events.push({ kind: parsed.name, ...at, role: a.role, account: a.account });
+        events.push({ kind: parsed.name, ...at, blockTimestamp: timestamps.get(log.blockNumber)!, role: a.role, account: a.account });
         break;
     }
   }

@@ -5,7 +5,7 @@ import { walletOf } from "../support/actors";
 import { inProcessChain, type InProcessChain } from "../support/chain";
 import { consentClient, deployWithDemoRoles } from "../support/consent-fixture";
 import { startTestService, type TestService } from "../support/service";
-import { anchoredRanges, waitUntil } from "../support/trail-assertions";
+import { anchoredRanges, waitUntil, verifyOnChain } from "../support/trail-assertions";
 
 /** Access events become leaves of batches anchored on chain; anyone can check a proof. */
 describe("anchoring the access trail", () => {
@@ -48,10 +48,11 @@ describe("anchoring the access trail", () => {
     const onChain = batches.find((b) => b.batchId === batch.batchId)!;
     expect(batch.root).toBe(onChain.root);
     expect(StandardMerkleTree.verify(onChain.root, leafEncoding, leafValues, proof.body.proof)).toBe(true);
-    expect(await ledger.verifyLeaf(batch.batchId, leaf, proof.body.proof)).toBe(true);
+    expect(leaf).toBe(await ledger.leafOf(leafValues));
+    expect(await verifyOnChain(ledger, proof.body)).toBe(true);
     // A proof for one event does not prove another.
     const other = await service.request({ method: "GET", url: `/audit/events/${page.body.events[38].id}/proof`, headers: regulatorAuth });
-    expect(await ledger.verifyLeaf(batch.batchId, other.body.leaf, proof.body.proof)).toBe(false);
+    expect(await verifyOnChain(ledger, { ...proof.body, leafValues: other.body.leafValues })).toBe(false);
 
     // The database learns of the last receipt a moment after the chain has it.
     const backlog = async () => (await service.request({ method: "GET", url: "/health" })).body.anchoring;

@@ -296,7 +296,7 @@ describe("consent lifecycle (real chain, real database)", () => {
     it("refuses a revocation of someone else's consent", async () => {
       const listed = await service.request({ method: "GET", url: `/consents?patient=${alice.address}`, headers: hospitalAuth });
       const consent = listed.body.find((c: { status: string }) => c.status === "active");
-      const bobSigned = await client.signRevoke(bob, consent.consentId, await client.nonceOf(alice.address));
+      const bobSigned = await client.signRevoke(bob, consent.consentId);
       const viaHospital = await service.request({ method: "POST", url: `/consents/${consent.consentId}/revoke`, headers: hospitalAuth, payload: bobSigned });
       expect(viaHospital.status).toBe(400);
       expect(viaHospital.body.type).toBe("urn:consentry:problem:invalid-signature");

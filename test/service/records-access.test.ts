@@ -6,7 +6,7 @@ import { inProcessChain, type InProcessChain } from "../support/chain";
 import { consentClient, deployWithDemoRoles } from "../support/consent-fixture";
 import { startTestService, type TestService } from "../support/service";
 import { labObservation, recordsOf, type FhirJson } from "../support/synthea";
-import { anchoredRanges, waitUntil } from "../support/trail-assertions";
+import { anchoredRanges, waitUntil, verifyOnChain } from "../support/trail-assertions";
 
 const SYNTHEA_PATIENT = "a5cb8ce9-cec6-6b23-0990-cbaf753578a4";
 const CONDITIONS = 1 << 2;
@@ -171,7 +171,7 @@ describe("consent-enforced record exchange", () => {
     expect(proof.batch).toMatchObject({ firstSeq: flagged[0].seq, lastSeq: flagged[0].seq, breakGlass: true });
     expect(StandardMerkleTree.verify(proof.batch.root, proof.leafEncoding, proof.leafValues, proof.proof)).toBe(true);
     const { ledger } = await anchoredRanges(chain.provider, deployment);
-    expect(await ledger.verifyLeaf(proof.batch.batchId, proof.leaf, proof.proof)).toBe(true);
+    expect(await verifyOnChain(ledger, proof)).toBe(true);
 
     const fhir = await get(`/fhir/AuditEvent?patient=${alice.address}`, aliceAuth);
     const audit = fhir.body.entry.map((e: { resource: FhirJson }) => e.resource).find((r: FhirJson) => r.id === flagged[0].id);
@@ -244,7 +244,7 @@ describe("consent-enforced record exchange", () => {
     const proof = await get(`/audit/events/${anEvent.id}/proof`, regulator);
     expect(proof.status).toBe(200);
     const { ledger } = await anchoredRanges(chain.provider, deployment);
-    expect(await ledger.verifyLeaf(proof.body.batch.batchId, proof.body.leaf, proof.body.proof)).toBe(true);
+    expect(await verifyOnChain(ledger, proof.body)).toBe(true);
     expect((await service.request({ method: "POST", url: `/patients/${alice.address}/erase`, headers: hospital })).status).toBe(403);
     // Nothing left that names her: no resource ids or justifications in her trail, no identifiers in the clear.
     const hers = (await get(`/audit/events?patient=${alice.address}&limit=1000`, regulator)).body.events;

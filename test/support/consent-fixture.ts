@@ -56,11 +56,11 @@ export function consentClient(service: TestService, provider: JsonRpcApiProvider
       const signature = await patient.signTypedData(info.domain, info.grantTypes, { ...terms, nonce: n, deadline });
       return { terms, nonce: n, deadline, signature };
     },
-    async signRevoke(patient: Wallet, consentId: string, nonce?: string, deadline = now() + 3600) {
+    /** A revocation consumes no nonce (ConsentRegistry v2): the patient signs the consent id and a deadline. */
+    async signRevoke(patient: Wallet, consentId: string, deadline = now() + 3600) {
       const info = await signingInfo(service);
-      const n = nonce ?? (await this.nonceOf(patient.address));
-      const signature = await patient.signTypedData(info.domain, info.revokeTypes, { consentId, nonce: n, deadline });
-      return { nonce: n, deadline, signature };
+      const signature = await patient.signTypedData(info.domain, info.revokeTypes, { consentId, deadline });
+      return { deadline, signature };
     },
     async enrol(patient: Wallet, custodianHeaders: Record<string, string>, custodian = walletOf("institution", 0), identifiers = [{ system: "urn:oid:2.16.840.1.113883.19.5", value: `MRN-${patient.address.slice(2, 8)}` }]) {
       const info = await signingInfo(service);

@@ -9,13 +9,22 @@ import type { Deployment } from "../../service/chain/deployment";
  */
 export async function anchoredRanges(provider: JsonRpcApiProvider, deployment: Deployment) {
   const ledger = new Contract(deployment.contracts.AccessLedger.address, loadArtifact("AccessLedger").abi, provider);
-  const count = Number(await ledger.batchCount());
-  const batches: Array<{ batchId: number; root: string; firstSeq: number; lastSeq: number }> = [];
-  for (let id = 1; id <= count; id++) {
-    const b = await ledger.getBatch(id);
-    batches.push({ batchId: id, root: b.root, firstSeq: Number(b.firstSeq), lastSeq: Number(b.lastSeq) });
-  }
+  // AccessLedger v2 keeps each root under its range, which only the BatchAnchored logs name.
+  const logs = await ledger.queryFilter(ledger.filters.BatchAnchored(), deployment.deploymentBlock, "latest");
+  const batches = logs
+    .map((log) => ("args" in log ? log.args : undefined))
+    .filter((a): a is NonNullable<typeof a> => a !== undefined)
+    .map((a) => ({ batchId: Number(a.batchId), root: String(a.root), firstSeq: Number(a.firstSeq), lastSeq: Number(a.lastSeq) }))
+    .sort((x, y) => x.batchId - y.batchId);
   return { ledger, batches, nextSeq: Number(await ledger.nextSeq()) };
+}
+
+/** AccessLedger.verifyEvent for a proof as the API serves it: the leaf computed on chain from the event's fields. */
+export function verifyOnChain(
+  ledger: Contract,
+  proof: { leafValues: unknown[] | null; proof: string[]; batch: { batchId: number; firstSeq: number; lastSeq: number } },
+): Promise<boolean> {
+  return ledger.verifyEvent(proof.batch.batchId, proof.batch.firstSeq, proof.batch.lastSeq, proof.leafValues, proof.proof) as Promise<boolean>;
 }
 
 export async function waitUntil(check: () => Promise<boolean>, timeoutMs = 20_000, stepMs = 100): Promise<boolean> {
