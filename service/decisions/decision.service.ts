@@ -1,11 +1,16 @@
 import { Injectable } from "@nestjs/common";
 import { getAddress } from "ethers";
 import { AuthorityService } from "../auth/authority.service";
+import { BoundedCache } from "../common/bounded-cache";
 import { badRequest, unavailable } from "../common/problem";
+import type { ConsentEntity } from "../projection/consent.entity";
 import { ConsentIndexer } from "../projection/consent-indexer";
 import { ConsentProjectionRepository } from "../projection/consent-projection.repository";
 import { decide, type ConsentDecision } from "./decide";
 import { isValidCategoryMask, isValidPurposeMask } from "../domain/vocabulary";
+
+/** Patients whose consents are remembered per indexed block. */
+const CONSENT_CACHE_PATIENTS = 10_000;
 
 export interface DecisionInput {
   patient: string;
@@ -30,6 +35,8 @@ export interface DecisionResult extends ConsentDecision {
  */
 @Injectable()
 export class DecisionService {
+  private readonly consents = new BoundedCache<string, ConsentEntity[]>(CONSENT_CACHE_PATIENTS);
+
   constructor(
     private readonly indexer: ConsentIndexer,
     private readonly projection: ConsentProjectionRepository,
@@ -57,10 +64,12 @@ export class DecisionService {
     }
     const timeMs = input.at !== undefined ? input.at * 1000 : accessTimeMs(Date.now(), freshness.blockTimestamp);
     const at = Math.floor(timeMs / 1000);
+    const version = freshness.blockHash;
     const [consents, requesterWasInstitution] = await Promise.all([
-      this.projection.consentsOf(input.patient),
+      // A patient's consents change only with the indexed chain: remembered per indexed block.
+      this.consents.getOrLoad(`${input.patient.toLowerCase()}|${version}`, () => this.projection.consentsOf(input.patient)),
       // Permits count for institutions only, and membership is taken at the instant decided (as on chain).
-      this.authority.heldPerProjectionAt("institution", input.requester, at),
+      this.authority.heldPerProjectionAt("institution", input.requester, at, version),
     ]);
     const requester = getAddress(input.requester);
     return input.categories.map((categories) => ({

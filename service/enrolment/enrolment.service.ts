@@ -60,6 +60,7 @@ export class EnrolmentService implements OnApplicationBootstrap {
       identifiersHash: hash,
       signature: dto.signature,
     });
+    this.authority.forgetRoles(patient); // the account is a patient from its next request on
     return {
       patient,
       custodian: actor.address,

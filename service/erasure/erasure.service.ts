@@ -36,6 +36,7 @@ export class ErasureService {
       const { records: recordsErased } = await this.records.erase(patient);
       await this.patients.deleteAllOf(patient);
       await this.accessLog.forgetIdentifiersOf(patient);
+      this.authority.forgetRoles(patient);
       return { value: { patient, recordsErased, erasedAt: new Date().toISOString() }, outcome: { decision: AccessDecision.Recorded } };
     });
   }

@@ -5,6 +5,7 @@ import { AppConfig } from "../config/app-config";
 import { LockService, type Lease } from "../database/advisory-lock";
 import type { BlockRef } from "./registry-events";
 import { ConsentProjectionRepository, type IndexerCursor } from "./consent-projection.repository";
+import type { IndexerStateEntity } from "./indexer.entities";
 import { parseRegistryLogs } from "./registry-log-parser";
 
 /** Most blocks asked for in one eth_getLogs call (Besu and most providers cap ranges). */
@@ -18,6 +19,8 @@ export interface IndexerFreshness {
   fresh: boolean;
   reason?: "chain-unreachable" | "projection-stale" | "not-started";
   blockNumber: number;
+  /** Hash of the last indexed block: names the projection's version, also across a reorg. */
+  blockHash: string;
   /** Unix seconds of the last indexed block. */
   blockTimestamp: number;
   headNumber: number;
@@ -36,6 +39,12 @@ export class ConsentIndexer implements OnApplicationBootstrap, OnModuleDestroy {
   private running?: Promise<void>;
   private lease: Lease | null = null;
   private stopped = false;
+  /**
+   * The indexer state as this instance last wrote it, while it leads: every request asks for freshness,
+   * and only the leader writes the state, so it need not read back what it wrote. Re-read right after
+   * each write, so it never trails the consents it describes by more than that one read.
+   */
+  private written?: IndexerStateEntity;
 
   constructor(
     private readonly config: AppConfig,
@@ -77,10 +86,10 @@ export class ConsentIndexer implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Whether decisions may rely on the projection now (fail closed when stale or cut off). */
   async freshness(): Promise<IndexerFreshness> {
-    const state = await this.projection.state(INDEXER_NAME);
-    if (!state) return { fresh: false, reason: "not-started", blockNumber: 0, blockTimestamp: 0, headNumber: 0, lagMs: null };
+    const state = this.lease?.held && this.written ? this.written : await this.projection.state(INDEXER_NAME);
+    if (!state) return { fresh: false, reason: "not-started", blockNumber: 0, blockHash: "", blockTimestamp: 0, headNumber: 0, lagMs: null };
     const lagMs = state.caughtUpAt ? Date.now() - state.caughtUpAt.getTime() : null;
-    const base = { blockNumber: state.blockNumber, blockTimestamp: state.blockTimestamp, headNumber: state.headNumber, lagMs };
+    const base = { blockNumber: state.blockNumber, blockHash: state.blockHash, blockTimestamp: state.blockTimestamp, headNumber: state.headNumber, lagMs };
     if (state.lastError) return { ...base, fresh: false, reason: "chain-unreachable" };
     if (lagMs === null || lagMs > this.config.CONSENT_MAX_STALENESS_MS) return { ...base, fresh: false, reason: "projection-stale" };
     return { ...base, fresh: true };
@@ -107,6 +116,7 @@ export class ConsentIndexer implements OnApplicationBootstrap, OnModuleDestroy {
         cursor = await this.indexRange(cursor, Math.min(head.number, cursor.blockNumber + INDEXER_MAX_BLOCK_RANGE), head.number);
       }
       await this.projection.touch(INDEXER_NAME, cursor, { number: head.number, caughtUp: true });
+      await this.rememberState();
       if (head.number % 64 === 0) await this.projection.pruneBlocksBelow(head.number - INDEXER_REORG_DEPTH_BLOCKS);
     } catch (error) {
       const message = (error as Error).message.split("\n")[0].slice(0, 300);
@@ -114,8 +124,13 @@ export class ConsentIndexer implements OnApplicationBootstrap, OnModuleDestroy {
       await this.projection
         .touch(INDEXER_NAME, cursor, { number: state?.headNumber ?? cursor.blockNumber, caughtUp: false }, message)
         .catch(() => undefined);
+      await this.rememberState().catch(() => (this.written = undefined));
       throw error;
     }
+  }
+
+  private async rememberState(): Promise<void> {
+    this.written = (await this.projection.state(INDEXER_NAME)) ?? undefined;
   }
 
   private async holdLeadership(): Promise<boolean> {
@@ -126,6 +141,7 @@ export class ConsentIndexer implements OnApplicationBootstrap, OnModuleDestroy {
       void this.lease.lost.then(() => {
         this.logger.warn({ message: "Consent indexer leadership lost" });
         this.lease = null;
+        this.written = undefined;
       });
     }
     return this.lease !== null;
@@ -154,6 +170,7 @@ export class ConsentIndexer implements OnApplicationBootstrap, OnModuleDestroy {
     ancestor ??= await this.startCursor();
     this.logger.warn({ message: "Chain reorganisation: rolling the consent projection back", from: cursor.blockNumber, to: ancestor.blockNumber });
     await this.projection.rollbackTo(INDEXER_NAME, ancestor);
+    await this.rememberState();
     return ancestor;
   }
 
@@ -177,6 +194,7 @@ export class ConsentIndexer implements OnApplicationBootstrap, OnModuleDestroy {
     const refs: BlockRef[] = blocks.map((b) => ({ number: b.number, hash: b.hash!, parentHash: b.parentHash }));
     const next = { blockNumber: to, blockHash: endBlock.hash!, blockTimestamp: endBlock.timestamp };
     await this.projection.apply(INDEXER_NAME, events, refs, next, { number: headNumber, caughtUp: to === headNumber });
+    await this.rememberState();
     return next;
   }
 

@@ -1,5 +1,4 @@
 import { Injectable } from "@nestjs/common";
-import { getAddress } from "ethers";
 import type { Actor } from "../auth/actor";
 import { AuthorityService } from "../auth/authority.service";
 import { AccessLogService, refusedBy, type AccessOutcome, type RequestFacts } from "../audit/access-log.service";
@@ -216,7 +215,7 @@ export class RecordReleaseService {
   }
 
   private isPatientSelf(actor: Actor, patient: string): boolean {
-    return getAddress(actor.address) === getAddress(patient);
+    return actor.address.toLowerCase() === patient.toLowerCase();
   }
 }
 
