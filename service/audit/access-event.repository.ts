@@ -10,8 +10,8 @@ export type AccessEventDraft = Omit<AccessEventFields, "seq" | "prevHash" | "for
   justification: string | null;
 };
 
-/** PostgreSQL allows 65,535 parameters per statement; 19 per row. */
-const INSERT_CHUNK_ROWS = 2_000;
+/** PostgreSQL allows 65,535 parameters per statement; 18 per row. */
+const INSERT_CHUNK_ROWS = 3_000;
 
 export interface TrailQuery {
   patient?: string;
@@ -32,15 +32,11 @@ export class AccessEventRepository {
    * queue on the head row, so sequence numbers stay gapless and in commit order.
    */
   async append(drafts: readonly AccessEventDraft[]): Promise<AccessEventEntity[]> {
+    // Plain SQL: this runs once per group commit, on every audited request's path.
     return this.dataSource.transaction(async (m) => {
-      const head = await m
-        .getRepository(AccessLogHeadEntity)
-        .createQueryBuilder("h")
-        .setLock("pessimistic_write")
-        .where("h.id = 1")
-        .getOneOrFail();
-      let seq = head.lastSeq;
-      let prev = head.lastLeaf;
+      const [head] = (await m.query(`SELECT last_seq, last_leaf FROM access_log_head WHERE id = 1 FOR UPDATE`)) as Array<{ last_seq: string; last_leaf: string }>;
+      let seq = Number(head.last_seq);
+      let prev = head.last_leaf;
       const rows = drafts.map((d) => {
         seq += 1;
         const fields: AccessEventFields = { ...d, format: CURRENT_FORMAT, seq, prevHash: prev };
@@ -48,9 +44,21 @@ export class AccessEventRepository {
         return { ...d, format: CURRENT_FORMAT, seq, prevHash: fields.prevHash, leaf: prev, batchId: null } as AccessEventEntity;
       });
       for (let i = 0; i < rows.length; i += INSERT_CHUNK_ROWS) {
-        await m.createQueryBuilder().insert().into(AccessEventEntity).values(rows.slice(i, i + INSERT_CHUNK_ROWS)).updateEntity(false).execute();
+        const chunk = rows.slice(i, i + INSERT_CHUNK_ROWS);
+        const params: unknown[] = [];
+        const tuples = chunk.map((r) => {
+          const values = [r.seq, r.id, r.timeMs, r.format, r.actor, r.requester, r.patient, r.action, r.categories, r.purposes, r.decision, r.consentId, r.requestHash, r.prevHash, r.leaf, r.resourceType, r.resourceId, r.justification];
+          const base = params.length;
+          params.push(...values);
+          return `(${values.map((_, k) => `$${base + k + 1}`).join(", ")})`;
+        });
+        await m.query(
+          `INSERT INTO access_events (seq, id, time_ms, format, actor, requester, patient, action, categories, purposes, decision, consent_id, request_hash, prev_hash, leaf, resource_type, resource_id, justification)
+           VALUES ${tuples.join(", ")}`,
+          params,
+        );
       }
-      await m.update(AccessLogHeadEntity, { id: 1 }, { lastSeq: seq, lastLeaf: prev });
+      await m.query(`UPDATE access_log_head SET last_seq = $1, last_leaf = $2 WHERE id = 1`, [seq, prev]);
       return rows;
     });
   }

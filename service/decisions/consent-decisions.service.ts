@@ -1,11 +1,11 @@
 import { Injectable } from "@nestjs/common";
-import { getAddress } from "ethers";
 import type { Actor } from "../auth/actor";
 import { AccessLogService, type RequestFacts } from "../audit/access-log.service";
 import { AccessAction, DECISION_OF_OUTCOME } from "../domain/access-codes";
 import { purposeBit } from "../domain/vocabulary";
 import type { DecisionRequestDto, DecisionResponseDto } from "./decisions.dto";
 import { DecisionService } from "./decision.service";
+import { checksummed } from "../domain/checksum";
 
 /** The API's consent question ("may R see categories C of patient P for purpose U now?"). */
 @Injectable()
@@ -17,7 +17,7 @@ export class ConsentDecisionsService {
 
   /** Answers the question and records it (who asked about whom, and the answer) before replying. */
   async ask(actor: Actor, dto: DecisionRequestDto, request: RequestFacts): Promise<DecisionResponseDto> {
-    const requester = getAddress(dto.requester ?? actor.address);
+    const requester = checksummed(dto.requester ?? actor.address);
     const purposes = purposeBit(dto.purpose);
     const attempt = { actor: actor.address, requester, patient: dto.patient, action: AccessAction.ConsentDecision, categories: dto.categories, purposes, request };
     return this.accessLog.audited(attempt, async () => {
@@ -26,7 +26,7 @@ export class ConsentDecisionsService {
         value: {
           decision: result.outcome,
           consentId: result.consentId,
-          patient: getAddress(dto.patient),
+          patient: checksummed(dto.patient),
           requester,
           categories: dto.categories,
           purpose: dto.purpose,

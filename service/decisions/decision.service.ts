@@ -1,5 +1,4 @@
 import { Injectable } from "@nestjs/common";
-import { getAddress } from "ethers";
 import { AuthorityService } from "../auth/authority.service";
 import { BoundedCache } from "../common/bounded-cache";
 import { badRequest, unavailable } from "../common/problem";
@@ -8,6 +7,7 @@ import { ConsentIndexer } from "../projection/consent-indexer";
 import { ConsentProjectionRepository } from "../projection/consent-projection.repository";
 import { decide, type ConsentDecision } from "./decide";
 import { isValidCategoryMask, isValidPurposeMask } from "../domain/vocabulary";
+import { checksummed } from "../domain/checksum";
 
 /** Patients whose consents are remembered per indexed block. */
 const CONSENT_CACHE_PATIENTS = 10_000;
@@ -71,7 +71,7 @@ export class DecisionService {
       // Permits count for institutions only, and membership is taken at the instant decided (as on chain).
       this.authority.heldPerProjectionAt("institution", input.requester, at, version),
     ]);
-    const requester = getAddress(input.requester);
+    const requester = checksummed(input.requester);
     return input.categories.map((categories) => ({
       ...decide(consents, { requester, requesterWasInstitution, categories, purposes: input.purposes, at }),
       at,

@@ -1,5 +1,6 @@
 import { Injectable } from "@nestjs/common";
-import { getAddress, isAddress } from "ethers";
+import { isAddress } from "ethers";
+import { checksummed } from "../domain/checksum";
 import { randomUUID } from "node:crypto";
 import { badRequest } from "../common/problem";
 import { associatedData, IntegrityError, seal } from "./crypto/aes-gcm";
@@ -169,8 +170,8 @@ function toStored(row: Omit<RecordVersionEntity, "iv" | "authTag" | "ciphertext"
     id: row.id,
     versionId: row.versionId,
     lastUpdated: row.lastUpdated.toISOString(),
-    patient: getAddress(row.patient),
-    custodian: getAddress(row.custodian),
+    patient: checksummed(row.patient),
+    custodian: checksummed(row.custodian),
     category: row.category,
     resource: resource as StoredRecord["resource"],
   };
