@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BrowserProvider, Contract, Wallet } from "ethers";
+import { Contract, JsonRpcProvider, Wallet } from "ethers";
 import { Client } from "pg";
 import { createApp } from "../service/app";
 import { loadArtifact } from "../service/chain/artifacts";
@@ -48,8 +48,9 @@ async function main(): Promise<void> {
     machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
     settings: { durationS: DURATION_S, connections: CONNECTIONS },
   };
-  const hre = require("hardhat");
-  const provider = new BrowserProvider(hre.network.provider, undefined, { cacheTimeout: -1, polling: true, pollingInterval: 50 });
+  // The chain in a process of its own, as in any deployment: its mining does not share the service's event loop.
+  const chain = await startChainProcess();
+  const provider = new JsonRpcProvider(chain.url, undefined, { cacheTimeout: -1, pollingInterval: 50 });
   const admin = await provider.getSigner(0);
   const { deployment } = await deployContracts(admin, "bench-http", {
     relayers: [demoAccount("relayer").address],
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
   });
   const database = await benchDatabase();
   report.database = database.label;
-  const { app, url } = await startService(deployment, provider, database.url);
+  const { app, url } = await startService(deployment, chain.url, database.url);
   const hello = await startHello();
   const naive = await startNaive(deployment, provider);
   try {
@@ -102,6 +103,8 @@ async function main(): Promise<void> {
     await naive.close();
     await app.close();
     await database.drop();
+    provider.destroy();
+    chain.child.kill("SIGKILL");
   }
 }
 
@@ -129,11 +132,11 @@ async function benchDatabase(): Promise<{ url?: string; label: string; drop(): P
   };
 }
 
-async function startService(deployment: Deployment, provider: BrowserProvider, databaseUrl?: string): Promise<{ app: App; url: string }> {
+async function startService(deployment: Deployment, chainUrl: string, databaseUrl?: string): Promise<{ app: App; url: string }> {
   const file = join(mkdtempSync(join(tmpdir(), "consentry-bench-")), "deployment.json");
   writeFileSync(file, JSON.stringify(deployment));
   const config = loadConfig({
-    CHAIN_RPC_URL: "http://127.0.0.1:8545",
+    CHAIN_RPC_URL: chainUrl,
     DEPLOYMENT: file,
     JWT_SECRET: randomBytes(32).toString("hex"),
     MASTER_KEY: randomBytes(32).toString("hex"),
@@ -144,10 +147,24 @@ async function startService(deployment: Deployment, provider: BrowserProvider, d
     RATE_LIMIT_PER_MINUTE: "0",
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
   });
-  const app = await createApp(config, { provider });
+  const app = await createApp(config);
   await app.listen({ port: 0, host: "127.0.0.1" });
   const { port } = app.getHttpServer().address() as { port: number };
   return { app, url: `http://127.0.0.1:${port}` };
+}
+
+/** A Hardhat JSON-RPC node in a process of its own (like `hardhat node`). */
+async function startChainProcess(): Promise<{ child: ChildProcess; url: string }> {
+  const source = `require("./scripts/lib/local-chain").startLocalChain(0).then((c) => console.log("CHAIN " + c.url))`;
+  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", source], { cwd: PROJECT_ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on("data", (chunk: Buffer) => {
+      const match = /CHAIN (\S+)/.exec(chunk.toString());
+      if (match) resolve(match[1]);
+    });
+    child.on("exit", () => reject(new Error("chain process exited")));
+  });
+  return { child, url };
 }
 
 /** Fastify answering "hello" in a process of its own: the ceiling of any HTTP service on this machine. */
@@ -172,7 +189,7 @@ async function startHello(): Promise<{ child: ChildProcess; url: string }> {
  * The design Consentry exists to beat: each access asks the contract for a decision (eth_call) and writes
  * itself to the chain in a transaction of its own, awaited before answering, spread over 8 sender keys.
  */
-async function startNaive(deployment: Deployment, provider: BrowserProvider): Promise<{ url: string; close(): Promise<void> }> {
+async function startNaive(deployment: Deployment, provider: JsonRpcProvider): Promise<{ url: string; close(): Promise<void> }> {
   const fastify = require("fastify")();
   const registry = new Contract(deployment.contracts.ConsentRegistry.address, loadArtifact("ConsentRegistry").abi, provider);
   const senders = await Promise.all(Array.from({ length: 8 }, (_, i) => provider.getSigner(10 + i)));
@@ -336,7 +353,7 @@ function benchmarksMd(report: Record<string, unknown>, loads: Load[]): string {
   );
   return `# Benchmarks
 
-Written by \`npm run bench\` (\`scripts/bench-http.ts\`) on ${report.at as string}. One run, one machine: ${m.cpus} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}; the load generator (autocannon, ${CONNECTIONS} connections, ${DURATION_S} s per line) on the same machine, in a process of its own. Database: ${report.database as string}; chain: Hardhat in process, in the service's process.
+Written by \`npm run bench\` (\`scripts/bench-http.ts\`) on ${report.at as string}. One run, one machine: ${m.cpus} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}; the load generator (autocannon, ${CONNECTIONS} connections, ${DURATION_S} s per line) on the same machine, in a process of its own. Database: ${report.database as string}; chain: a Hardhat JSON-RPC node in its own process (automine).
 
 | what | req/s | p50 / p99 ms | vs ceiling | vs naive | non-2xx |
 |---|--:|--:|--:|--:|--:|
