@@ -66,7 +66,9 @@ async function main(): Promise<void> {
   try {
     const ctx = await seed(app, deployment);
     const loads: Load[] = [];
+    const only = process.env.BENCH_ONLY;
     const run = async (name: string, args: string[], target: string) => {
+      if (only && !name.includes(only)) return { name, reqPerSec: 0, p50: 0, p99: 0, non2xx: 0, errors: 0, total: 0 };
       const load = await autocannon(name, [...args, target]);
       loads.push(load);
       console.log(`${name.padEnd(34)} ${String(load.reqPerSec).padStart(8)} req/s  p50 ${load.p50} ms  p99 ${load.p99} ms  non-2xx ${load.non2xx}`);
@@ -262,7 +264,12 @@ async function seed(app: App, deployment: Deployment): Promise<SeedContext> {
   };
 }
 
-/** How long events recorded under load waited to be anchored (event time → batch confirmed). */
+/**
+ * How long events recorded under load waited to be anchored. Event times follow the chain's clock, which a
+ * dev chain runs ahead of the wall clock, so the wait is bounded from the database's own clock instead: an
+ * event of batch k was committed after batch k−1 was built, so it waited at most from then until batch k was
+ * confirmed. Percentiles over events (each batch weighted by its size): an upper bound.
+ */
 async function accessToAnchored(app: App) {
   const { DataSource } = await import("typeorm");
   const db = app.get(DataSource);
@@ -272,13 +279,18 @@ async function accessToAnchored(app: App) {
     if (row.n === 0) break;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  const [stats] = await db.query(
-    `SELECT count(*)::int AS events,
-            percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM b.anchored_at) * 1000 - e.time_ms) AS p50,
-            percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM b.anchored_at) * 1000 - e.time_ms) AS p99
-       FROM access_events e JOIN anchor_batches b ON b.batch_id = e.batch_id WHERE b.state = 'confirmed'`,
+  const rows: Array<{ events: number; wait_ms: number }> = await db.query(
+    `SELECT b.last_seq - b.first_seq + 1 AS events, extract(epoch FROM b.anchored_at - p.created_at) * 1000 AS wait_ms
+       FROM anchor_batches b JOIN anchor_batches p ON p.batch_id = b.batch_id - 1
+      WHERE b.state = 'confirmed' ORDER BY wait_ms`,
   );
-  return { events: stats.events, p50Ms: Math.round(Number(stats.p50)), p99Ms: Math.round(Number(stats.p99)) };
+  const total = rows.reduce((n, r) => n + Number(r.events), 0);
+  const at = (q: number) => {
+    let seen = 0;
+    for (const r of rows) if ((seen += Number(r.events)) >= q * total) return Math.round(Number(r.wait_ms));
+    return 0;
+  };
+  return { events: total, batches: rows.length, p50Ms: at(0.5), p99Ms: at(0.99) };
 }
 
 /** `npm start` from a warm install: time until its banner, and its memory then (the whole process tree). */
@@ -361,7 +373,7 @@ ${rows.join("\n")}
 
 - The ceiling is a bare Fastify "hello" in a process of its own; the naive design asks \`ConsentRegistry.decide\` by eth_call and writes one transaction per access (8 sender keys), awaiting it before answering.
 - "refused read" answers 403 by design (non-2xx counts those).
-- Access to anchored, events recorded during the run (event time → batch confirmed on chain): ${anchoring.events.toLocaleString("en")} events, p50 ${anchoring.p50Ms} ms, p99 ${anchoring.p99Ms} ms.
+- Access to anchored, over the ${anchoring.events.toLocaleString("en")} events recorded during the run (upper bound: from the build of the batch before an event's own to its own batch confirmed on chain): p50 ${anchoring.p50Ms} ms, p99 ${anchoring.p99Ms} ms.
 - \`npm start\` from a warm install: ${dev.error ?? `ready (banner printed) in ${((dev.readyMs ?? 0) / 1000).toFixed(1)} s, ${dev.rssMB} MB resident`}.
 - Internal figures (group commit, Merkle build, gas per access, decision latency, revocation freshness, trail monitor) are in \`bench-report.json\` from the first part of \`npm run bench\`.
 

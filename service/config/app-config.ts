@@ -35,6 +35,13 @@ export class AppConfig {
   @IsOptional() @IsUrl({ protocols: ["postgres", "postgresql"], require_tld: false, require_protocol: true })
   DATABASE_URL?: string;
 
+  /**
+   * Worker processes serving one port (Node's cluster); 0 means one per core with PostgreSQL, one with PGlite
+   * (it lives inside one process). Advisory locks keep one indexer and one anchorer among them.
+   */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(64)
+  WEB_CONCURRENCY = 1;
+
   /** Where PGlite keeps its files; unset keeps the database in memory. */
   @IsOptional() @IsString()
   PGLITE_DATA_DIR?: string;
@@ -85,7 +92,7 @@ export class AppConfig {
   BATCH_MAX_MS = 1_000;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
-  BATCH_MAX_EVENTS = 1_000;
+  BATCH_MAX_EVENTS = 10_000;
 
   /** How often the trail monitor checks new events and advances its sweep of the whole trail. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(50) @Max(600_000)
