@@ -24,6 +24,7 @@ import { identifiersHash } from "../service/patients/identifiers";
 import { PROJECT_ROOT } from "../service/paths";
 import { deployContracts } from "./lib/deploy-contracts";
 import { demoAccount } from "./lib/demo-accounts";
+import { call, signIn } from "./lib/in-process-client";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -340,17 +341,6 @@ function autocannon(name: string, args: string[]): Promise<Load> {
       });
     });
   });
-}
-
-async function signIn(app: App, wallet: Wallet): Promise<Record<string, string>> {
-  const challenge = await call(app, "POST", "/auth/challenge", {}, { address: wallet.address });
-  const token = await call(app, "POST", "/auth/token", {}, { message: challenge.body.message, signature: await wallet.signMessage(challenge.body.message) });
-  return { authorization: `Bearer ${token.body.accessToken}` };
-}
-
-async function call(app: App, method: string, url: string, headers: Record<string, string>, payload?: unknown) {
-  const res = await app.getHttpAdapter().getInstance().inject({ method: method as "GET", url, headers, payload: payload as object });
-  return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined };
 }
 
 function benchmarksMd(report: Record<string, unknown>, loads: Load[]): string {

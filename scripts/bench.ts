@@ -31,6 +31,7 @@ import { consentDomain, ENROLMENT_TYPES, GRANT_TYPES, REVOKE_TYPES } from "../se
 import { identifiersHash } from "../service/patients/identifiers";
 import { deployContracts } from "./lib/deploy-contracts";
 import { demoAccount } from "./lib/demo-accounts";
+import { call, signIn } from "./lib/in-process-client";
 
 type App = Awaited<ReturnType<typeof createApp>>;
 const report: Record<string, unknown> = { machine: { node: process.version, cpus: require("node:os").cpus().length }, at: new Date().toISOString() };
@@ -260,17 +261,6 @@ async function start(deployment: Deployment, provider: BrowserProvider, env: Rec
     ...env,
   });
   return createApp(config, { provider });
-}
-
-async function signIn(app: App, wallet: Wallet): Promise<Record<string, string>> {
-  const challenge = await call(app, "POST", "/auth/challenge", {}, { address: wallet.address });
-  const token = await call(app, "POST", "/auth/token", {}, { message: challenge.body.message, signature: await wallet.signMessage(challenge.body.message) });
-  return { authorization: `Bearer ${token.body.accessToken}` };
-}
-
-async function call(app: App, method: string, url: string, headers: Record<string, string>, payload?: unknown) {
-  const res = await app.getHttpAdapter().getInstance().inject({ method: method as "GET", url, headers, payload: payload as object });
-  return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined };
 }
 
 async function timeEach(rounds: number, run: () => Promise<unknown>) {
