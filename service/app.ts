@@ -41,8 +41,12 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   } as ConstructorParameters<typeof FastifyAdapter>[0]);
   const fastify = adapter.getInstance() as unknown as FastifyInstance;
   const routes = RouteIndex.attach(fastify);
-  // Routes plugins register (CORS preflight) keep the error handler in force when they are added: ours.
-  fastify.setErrorHandler(fastifyProblemHandler(routes));
+  // Nest answers errors on its own routes through ProblemFilter; the catch-all route a plugin registers
+  // (CORS preflight, OPTIONS /*) is not Nest's, so it gets our problem rendering as its own error handler.
+  const pluginProblems = fastifyProblemHandler(routes);
+  fastify.addHook("onRoute", (route) => {
+    if (route.url.includes("*") && !route.errorHandler) route.errorHandler = pluginProblems;
+  });
   installJsonBodyParser(fastify, config.BODY_LIMIT_BYTES);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
     logger: jsonLogger(config.LOG_LEVEL),
