@@ -1,4 +1,4 @@
-import { Contract, JsonRpcProvider, Network, id, isCallException } from "ethers";
+import { Contract, JsonRpcProvider, Network, isCallException } from "ethers";
 import { BoundedMap } from "./bounded-map";
 import type { DeploymentInfo } from "./deployment-file";
 
@@ -19,14 +19,11 @@ export const CONSENT_REGISTRY_ABI = [
   "function getConsent(bytes32 consentId) view returns (tuple(tuple(address patient, address grantee, uint256 categories, uint256 purposes, uint8 effect, uint64 validFrom, uint64 validUntil) terms, uint64 grantedAt, uint64 revokedAt))",
   "function consentsOf(address patient) view returns (bytes32[])",
   "function decide(address patient, address requester, uint256 categories, uint256 purposes, uint64 at) view returns (uint8 decision, bytes32 consentId)",
-  "function hasRole(bytes32 role, address account) view returns (bool)",
   "function institutionHistory(address account) view returns (tuple(uint64 at, bool member)[])",
   "error ConsentNotFound(bytes32 consentId)",
   "error InvalidCategories(uint256 categories)",
   "error InvalidPurposes(uint256 purposes)",
 ];
-
-export const INSTITUTION_ROLE = id("INSTITUTION_ROLE");
 
 const ZERO_ID = "0x" + "00".repeat(32);
 
@@ -69,7 +66,8 @@ export interface ChainDecisionResult {
 
 /**
  * The times at which any of a patient's consents starts or stops being active. decide() reads only the
- * patient's consents and the requester's current role, so its answer is the same for every `at` between
+ * patient's consents and the requester's membership at `at` (whose change times are the membership
+ * history's), so for one requester its answer is the same for every `at` between
  * two consecutive boundaries: one call per interval instead of one per second of trail.
  */
 interface ConsentTimeline {

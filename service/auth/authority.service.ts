@@ -65,11 +65,6 @@ export class AuthorityService {
     return actor.roles.includes(role);
   }
 
-  /** Whether the consent projection shows `account` holding `role` at its current indexed block. */
-  heldPerProjection(role: RoleName, account: string): Promise<boolean> {
-    return this.projection.hasRole(ROLES[role], account);
-  }
-
   /**
    * Whether the projection shows `account` holding `role` at `at` (unix seconds, by the blocks' timestamps),
    * as of the indexed block `version` (its hash) — remembered per version, since only new blocks change it.

@@ -92,15 +92,6 @@ export class ConsentProjectionRepository {
     return this.dataSource.getRepository(ConsentEntity).findOneBy({ consentId: consentId.toLowerCase() });
   }
 
-  /** Whether `account` holds `role` according to the indexed RoleGranted/RoleRevoked events. */
-  async hasRole(role: string, account: string): Promise<boolean> {
-    const latest = await this.dataSource.getRepository(RoleEventEntity).findOne({
-      where: { role: role.toLowerCase(), account: account.toLowerCase() },
-      order: { blockNumber: "DESC", logIndex: "DESC" },
-    });
-    return latest?.granted ?? false;
-  }
-
   /**
    * Whether `account` held `role` at `at` (unix seconds): the last indexed grant or revocation in a block
    * stamped at or before `at` — the instant ConsentRegistry's membership record holds for that change.
@@ -124,18 +115,6 @@ export class ConsentProjectionRepository {
       [account.toLowerCase()],
     );
     return rows.map((r) => r.role);
-  }
-
-  /** Every account that holds `role` now, per the indexed events. */
-  async membersOf(role: string): Promise<string[]> {
-    const rows: Array<{ account: string }> = await this.dataSource.query(
-      `SELECT account FROM (
-         SELECT DISTINCT ON (account) account, granted FROM role_events
-          WHERE role = $1 ORDER BY account, block_number DESC, log_index DESC
-       ) latest WHERE granted`,
-      [role.toLowerCase()],
-    );
-    return rows.map((r) => r.account);
   }
 
   private async applyEvent(m: EntityManager, e: RegistryEvent): Promise<void> {
