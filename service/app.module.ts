@@ -11,6 +11,7 @@ import { EnrolmentModule } from "./enrolment/enrolment.module";
 import { ErasureModule } from "./erasure/erasure.module";
 import { FhirModule } from "./fhir/fhir.module";
 import { HealthModule } from "./health/health.module";
+import { InstitutionsModule } from "./institutions/institutions.module";
 import { ProjectionModule } from "./projection/projection.module";
 
 export type AppModuleOptions = ChainModuleOptions;
@@ -29,6 +30,7 @@ export class AppModule {
         AuthModule,
         AuditModule,
         HealthModule,
+        InstitutionsModule,
         EnrolmentModule,
         ConsentsModule,
         DecisionsModule,

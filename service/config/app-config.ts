@@ -61,6 +61,13 @@ export class AppConfig {
   @IsOptional() @Matches(PRIVATE_KEY, { message: "ANCHORER_PRIVATE_KEY must be a 0x-prefixed 32-byte hex key" })
   ANCHORER_PRIVATE_KEY?: string;
 
+  /**
+   * Key that registers institutions (REGISTRAR_ROLE on ConsentRegistry) for `POST /institutions`. Unset:
+   * the directory is read-only and registration answers 503 signer-not-configured.
+   */
+  @IsOptional() @Matches(PRIVATE_KEY, { message: "REGISTRAR_PRIVATE_KEY must be a 0x-prefixed 32-byte hex key" })
+  REGISTRAR_PRIVATE_KEY?: string;
+
   /** HMAC secret for access tokens; at least 32 characters. */
   @IsString() @Matches(/^.{32,}$/, { message: "JWT_SECRET must be at least 32 characters" })
   JWT_SECRET!: string;

@@ -8,6 +8,7 @@ import { TrailV2AppendOnly1764190000000 } from "./migrations/1764190000000-Trail
 import { RolesByAccount1764200000000 } from "./migrations/1764200000000-RolesByAccount";
 import { PrivateIdentifiers1764210000000 } from "./migrations/1764210000000-PrivateIdentifiers";
 import { ContractsV21764220000000 } from "./migrations/1764220000000-ContractsV2";
+import { InstitutionDirectory1764230000000 } from "./migrations/1764230000000-InstitutionDirectory";
 import { pgliteDriver } from "./pglite-driver";
 
 /** Every migration in order. Schema changes happen here only; `synchronize` stays off. */
@@ -21,6 +22,7 @@ export const MIGRATIONS = [
   RolesByAccount1764200000000,
   PrivateIdentifiers1764210000000,
   ContractsV21764220000000,
+  InstitutionDirectory1764230000000,
 ];
 
 export interface DatabaseSettings {

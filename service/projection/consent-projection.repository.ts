@@ -4,6 +4,15 @@ import { ConsentEntity } from "./consent.entity";
 import type { BlockRef, RegistryEvent } from "./registry-events";
 import { IndexedBlockEntity, IndexerStateEntity, RoleEventEntity } from "./indexer.entities";
 
+/** The latest indexed grant or revocation of a role for one account. */
+export interface RoleChange {
+  account: string;
+  granted: boolean;
+  blockNumber: number;
+  /** The block's timestamp (unix seconds): when the change took effect on chain. */
+  blockTimestamp: number;
+}
+
 export interface IndexerCursor {
   blockNumber: number;
   blockHash: string;
@@ -115,6 +124,28 @@ export class ConsentProjectionRepository {
       [account.toLowerCase()],
     );
     return rows.map((r) => r.role);
+  }
+
+  /**
+   * Every account the indexed events ever granted `role`, with its latest change: whether it holds the role
+   * now (per the projection) and the block and time of that change.
+   */
+  async latestRoleChanges(role: string): Promise<RoleChange[]> {
+    const rows: Array<{ account: string; granted: boolean; block_number: string | number; block_timestamp: string | number }> = await this.dataSource.query(
+      `SELECT DISTINCT ON (account) account, granted, block_number, block_timestamp FROM role_events
+        WHERE role = $1 ORDER BY account, block_number DESC, log_index DESC`,
+      [role.toLowerCase()],
+    );
+    return rows.map((r) => ({ account: r.account, granted: r.granted, blockNumber: Number(r.block_number), blockTimestamp: Number(r.block_timestamp) }));
+  }
+
+  /** The latest indexed grant or revocation of `role` for `account`, if any. */
+  async latestRoleChange(role: string, account: string): Promise<RoleChange | undefined> {
+    const latest = await this.dataSource.getRepository(RoleEventEntity).findOne({
+      where: { role: role.toLowerCase(), account: account.toLowerCase() },
+      order: { blockNumber: "DESC", logIndex: "DESC" },
+    });
+    return latest ? { account: latest.account, granted: latest.granted, blockNumber: latest.blockNumber, blockTimestamp: latest.blockTimestamp } : undefined;
   }
 
   private async applyEvent(m: EntityManager, e: RegistryEvent): Promise<void> {

@@ -13,6 +13,8 @@ export async function deployWithDemoRoles(admin: import("ethers").Signer): Promi
     anchorers: [demoAccount("anchorer").address],
     institutions: [demoAccount("institution", 0).address, demoAccount("institution", 1).address],
     regulators: [demoAccount("regulator").address],
+    // The admin registers too (tests grant and revoke roles with it); the service's registrar key is its own.
+    registrars: [await admin.getAddress(), demoAccount("registrar").address],
   });
   return deployment;
 }

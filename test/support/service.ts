@@ -29,6 +29,7 @@ export function testServiceEnv(): Record<string, string> {
     MASTER_KEY: "11".repeat(32),
     RELAYER_PRIVATE_KEY: demoAccount("relayer").privateKey,
     ANCHORER_PRIVATE_KEY: demoAccount("anchorer").privateKey,
+    REGISTRAR_PRIVATE_KEY: demoAccount("registrar").privateKey,
     // Tests drive one account hard; the rate-limit test turns limiting on.
     RATE_LIMIT_PER_MINUTE: "0",
   };

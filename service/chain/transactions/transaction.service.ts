@@ -9,11 +9,12 @@ import { ChainTransactionRepository } from "./chain-transaction.repository";
 import { TransactionManager } from "./transaction-manager";
 
 /** The service's own keys that send transactions, by what they are for. */
-export type SignerRole = "relayer" | "anchorer";
+export type SignerRole = "relayer" | "anchorer" | "registrar";
 
 const KEY_SETTING = {
   relayer: "RELAYER_PRIVATE_KEY",
   anchorer: "ANCHORER_PRIVATE_KEY",
+  registrar: "REGISTRAR_PRIVATE_KEY",
 } as const satisfies Record<SignerRole, keyof AppConfig>;
 
 /** One TransactionManager per configured signer key, created on first use. */
