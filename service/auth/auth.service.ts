@@ -12,6 +12,7 @@ import { AuthorityService } from "./authority.service";
 import { AuthNonceRepository } from "./auth-nonce.repository";
 import type { ChallengeResponseDto, TokenResponseDto } from "./auth.dto";
 import { formatSiweMessage, parseSiweMessage, SIWE_STATEMENT } from "./siwe-message";
+import { signInOrigin, type RequestOrigin } from "./sign-in-origin";
 import { TokenService } from "./token.service";
 
 /** Unanswered challenges kept per address: a new one beyond this replaces the oldest. */
@@ -46,7 +47,9 @@ export class AuthService implements OnModuleInit, OnModuleDestroy {
     clearInterval(this.sweeper);
   }
 
-  async challenge(address: string): Promise<ChallengeResponseDto> {
+  /** A one-time EIP-4361 message for `address`, naming the origin the client reached this service at. */
+  async challenge(address: string, request: RequestOrigin): Promise<ChallengeResponseDto> {
+    const origin = signInOrigin(this.config, request);
     const nonce = randomBytes(16).toString("hex");
     const issuedAt = new Date();
     const expiresAt = new Date(issuedAt.getTime() + this.config.AUTH_CHALLENGE_TTL_S * 1000);
@@ -57,10 +60,10 @@ export class AuthService implements OnModuleInit, OnModuleDestroy {
     }
     await this.nonces.create(nonce, address, expiresAt, CHALLENGES_PER_ADDRESS);
     const message = formatSiweMessage({
-      domain: this.config.AUTH_DOMAIN,
+      domain: origin.domain,
       address: getAddress(address),
       statement: SIWE_STATEMENT,
-      uri: `https://${this.config.AUTH_DOMAIN}`,
+      uri: origin.uri,
       version: "1",
       chainId: this.deployment.chainId,
       nonce,
@@ -70,16 +73,17 @@ export class AuthService implements OnModuleInit, OnModuleDestroy {
     return { message, nonce, expiresAt: expiresAt.toISOString() };
   }
 
-  async token(message: string, signature: string): Promise<TokenResponseDto> {
+  async token(message: string, signature: string, request: RequestOrigin): Promise<TokenResponseDto> {
+    const origin = signInOrigin(this.config, request);
     const fields = parseSiweMessage(message);
     // Every field this service put in the challenge must come back unchanged, so a page that reworded it
     // (another statement or URI shown to the user) cannot use the signature.
     if (
       !fields ||
-      fields.domain !== this.config.AUTH_DOMAIN ||
+      fields.domain !== origin.domain ||
       fields.chainId !== this.deployment.chainId ||
       fields.statement !== SIWE_STATEMENT ||
-      fields.uri !== `https://${this.config.AUTH_DOMAIN}`
+      fields.uri !== origin.uri
     ) {
       throw unauthorized("invalid-sign-in-message", "The message is not a sign-in challenge issued by this service");
     }

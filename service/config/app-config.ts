@@ -72,9 +72,23 @@ export class AppConfig {
   @IsString() @Matches(/^.{32,}$/, { message: "JWT_SECRET must be at least 32 characters" })
   JWT_SECRET!: string;
 
-  /** The authority (host[:port]) sign-in messages name; wallets show it to the user. */
-  @IsOptional() @IsString() @Matches(/^[a-zA-Z0-9.-]+(:\d+)?$/, { message: "AUTH_DOMAIN must be a host name, optionally with a port" })
-  AUTH_DOMAIN = "localhost";
+  /**
+   * The URL clients reach the service at (e.g. https://consentry.example.org, behind a proxy): sign-in
+   * messages name its host and URI whatever the Host header says, and FHIR Bundles use it as their base.
+   * Unset: sign-in names the host the client used, if AUTH_ALLOWED_HOSTS allows it.
+   */
+  @IsOptional() @IsUrl({ protocols: ["http", "https"], require_tld: false, require_protocol: true }, { message: "PUBLIC_URL must be an http(s) URL" })
+  PUBLIC_URL?: string;
+
+  /**
+   * Hosts (comma-separated; `host` allows any port, `host:port` one) whose name sign-in messages may carry
+   * when PUBLIC_URL is unset: a challenge requested through another Host header is refused, so a page on
+   * another site cannot obtain a message that names itself.
+   */
+  @IsOptional() @IsString() @Matches(/^\s*(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9.-]+)(:\d{1,5})?\s*(,\s*(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9.-]+)(:\d{1,5})?\s*)*$/, {
+    message: "AUTH_ALLOWED_HOSTS must be comma-separated host names, each optionally with a port",
+  })
+  AUTH_ALLOWED_HOSTS = "localhost,127.0.0.1,[::1]";
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(30) @Max(86_400)
   AUTH_TOKEN_TTL_S = 900;
@@ -134,6 +148,14 @@ export class AppConfig {
 
   @IsOptional() @IsString()
   TLS_KEY_FILE?: string;
+}
+
+/** The service's public base URL, without a trailing slash: PUBLIC_URL, else this host and port. */
+export function publicBaseUrl(config: Pick<AppConfig, "PUBLIC_URL" | "HOST" | "PORT" | "TLS_CERT_FILE">): string {
+  if (config.PUBLIC_URL) return config.PUBLIC_URL.replace(/\/+$/, "");
+  const wildcard = config.HOST === "0.0.0.0" || config.HOST === "::" || config.HOST === "";
+  const host = wildcard ? "127.0.0.1" : config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST;
+  return `${config.TLS_CERT_FILE ? "https" : "http"}://${host}:${config.PORT}`;
 }
 
 export class ConfigError extends Error {

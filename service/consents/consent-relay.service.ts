@@ -16,7 +16,7 @@ import { ConsentIndexer } from "../projection/consent-indexer";
 import { toConsentView } from "./consent.mapper";
 import { ConsentProjectionRepository } from "../projection/consent-projection.repository";
 import type { ConsentEntity } from "../projection/consent.entity";
-import type { ConsentSubmissionDto, GrantConsentDto, RevokeConsentDto } from "./consents.dto";
+import type { ConsentSubmissionDto, GrantConsentDto, PatientNonceDto, RevokeConsentDto } from "./consents.dto";
 import { ConsentQueryService } from "./consent-query.service";
 import { consentDomain, GRANT_TYPES, REVOKE_TYPES } from "../domain/eip712";
 import { problemFromRelayFailure } from "./relay-problems";
@@ -43,6 +43,16 @@ export class ConsentRelayService {
     private readonly authority: AuthorityService,
     private readonly query: ConsentQueryService,
   ) {}
+
+  /** The nonce the patient's next grant must carry, read from the chain at its latest block. */
+  async nextNonce(patient: string): Promise<PatientNonceDto> {
+    const address = getAddress(patient);
+    const { nonce, blockNumber } = await this.chain.read(async () => {
+      const blockNumber = await this.chain.provider.getBlockNumber();
+      return { blockNumber, nonce: (await this.chain.registry.nonces(address, { blockTag: blockNumber })) as bigint };
+    });
+    return { patient: address, nonce: nonce.toString(), blockNumber };
+  }
 
   /** Relays a signed grant and records the attempt in the access log, whatever its outcome. */
   async grant(actor: Actor, dto: GrantConsentDto, request: RequestFacts): Promise<ConsentSubmissionDto> {

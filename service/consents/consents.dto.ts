@@ -120,3 +120,15 @@ export class ConsentSubmissionDto {
   @ApiProperty({ type: TransactionRefDto }) transaction!: TransactionRefDto;
   @ApiPropertyOptional({ type: ConsentViewDto }) consent?: ConsentViewDto;
 }
+
+export class PatientAddressParam {
+  @ApiProperty({ description: "The patient's account (any checksum)", example: "0x976EA74026E726554dB657fA54763abd0C3a0aa9" })
+  @IsAccount()
+  address!: string;
+}
+
+export class PatientNonceDto {
+  @ApiProperty({ description: "The patient's account (EIP-55)", example: "0x976EA74026E726554dB657fA54763abd0C3a0aa9" }) patient!: string;
+  @ApiProperty({ description: "The nonce the next Grant must carry, as a decimal string", example: "1" }) nonce!: string;
+  @ApiProperty({ description: "The chain block it was read at", example: 42 }) blockNumber!: number;
+}

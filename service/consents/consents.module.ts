@@ -6,12 +6,13 @@ import { ProjectionModule } from "../projection/projection.module";
 import { ConsentQueryService } from "./consent-query.service";
 import { ConsentRelayService } from "./consent-relay.service";
 import { ConsentsController } from "./consents.controller";
+import { PatientNonceController } from "./patient-nonce.controller";
 import { WellKnownController } from "./well-known.controller";
 
 /** Patients' consents: relaying signed grants and revocations to the chain, and reading them back from the projection. */
 @Module({
   imports: [ProjectionModule, AuthModule, AuditModule, PatientsModule],
-  controllers: [ConsentsController, WellKnownController],
+  controllers: [ConsentsController, WellKnownController, PatientNonceController],
   providers: [ConsentRelayService, ConsentQueryService],
   exports: [ConsentQueryService],
 })

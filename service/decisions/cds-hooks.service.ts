@@ -1,5 +1,5 @@
 import { Injectable } from "@nestjs/common";
-import { AppConfig } from "../config/app-config";
+import { AppConfig, publicBaseUrl } from "../config/app-config";
 import { badRequest } from "../common/problem";
 import type { Actor } from "../auth/actor";
 import { AccessAction, DECISION_OF_OUTCOME } from "../domain/access-codes";
@@ -63,7 +63,7 @@ export class CdsHooksService {
             ? "An active consent on chain denies this access."
             : "No active consent on chain covers this access.",
       indicator: outcome === "permit" ? "info" : "warning",
-      source: { label: "Consentry", url: `https://${this.config.AUTH_DOMAIN}` },
+      source: { label: "Consentry", url: publicBaseUrl(this.config) },
       extension: {
         decision,
         ...(consentId ? { basedOn: `Consent/${consentId.slice(2)}` } : {}),

@@ -15,6 +15,19 @@ export function consentDomain(deployment: RegistryDeployment): TypedDataDomain {
   };
 }
 
+/**
+ * The domain's own type, as `eth_signTypedData_v4` wants it listed among the types (ethers derives it; a
+ * wallet or MetaMask's eth-sig-util does not, and signs a different digest without it).
+ */
+export const EIP712_DOMAIN_TYPE: Record<string, TypedDataField[]> = {
+  EIP712Domain: [
+    { name: "name", type: "string" },
+    { name: "version", type: "string" },
+    { name: "chainId", type: "uint256" },
+    { name: "verifyingContract", type: "address" },
+  ],
+};
+
 /** Must match the typehashes hard-coded in ConsentRegistry.sol. */
 export const GRANT_TYPES: Record<string, TypedDataField[]> = {
   Grant: [

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiTags } from "@nestjs/swagger";
 import type { Actor } from "../auth/actor";
 import { CurrentActor } from "../auth/auth.decorators";
 import { TrailService } from "../audit/trail.service";
-import { AppConfig } from "../config/app-config";
+import { AppConfig, publicBaseUrl } from "../config/app-config";
 import { searchsetBundle } from "../domain/fhir-bundle";
 import { ChainAccounts } from "../domain/fhir-identity";
 import { toFhirAuditEvent } from "./fhir-audit-event.mapper";
@@ -27,6 +27,6 @@ export class FhirAuditEventController {
   @ApiOkResponse({ description: "A searchset Bundle of FHIR R4 AuditEvent resources (IHE BALP), newest last" })
   async search(@CurrentActor() actor: Actor, @Query() query: FhirPatientQuery) {
     const events = await this.trail.visibleEvents(actor, query.patient, AUDIT_EVENT_PAGE);
-    return searchsetBundle(`https://${this.config.AUTH_DOMAIN}`, events.map((e) => toFhirAuditEvent(e, this.accounts)));
+    return searchsetBundle(publicBaseUrl(this.config), events.map((e) => toFhirAuditEvent(e, this.accounts)));
   }
 }

@@ -2,7 +2,7 @@ import { Controller, Get, Header, Query } from "@nestjs/common";
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from "@nestjs/swagger";
 import type { Actor } from "../auth/actor";
 import { CurrentActor } from "../auth/auth.decorators";
-import { AppConfig } from "../config/app-config";
+import { AppConfig, publicBaseUrl } from "../config/app-config";
 import { ConsentQueryService } from "../consents/consent-query.service";
 import { searchsetBundle } from "../domain/fhir-bundle";
 import { ChainAccounts } from "../domain/fhir-identity";
@@ -24,6 +24,6 @@ export class FhirConsentController {
   @ApiOkResponse({ description: "A searchset Bundle of FHIR R4 Consent resources the caller may see" })
   async search(@CurrentActor() actor: Actor, @Query() query: FhirPatientQuery) {
     const rows = await this.consents.visible(actor, query.patient);
-    return searchsetBundle(`https://${this.config.AUTH_DOMAIN}`, rows.map((r) => toFhirConsent(r, this.accounts)));
+    return searchsetBundle(publicBaseUrl(this.config), rows.map((r) => toFhirConsent(r, this.accounts)));
   }
 }

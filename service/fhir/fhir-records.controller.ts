@@ -8,7 +8,7 @@ import { AuditedRoute } from "../audit/audited-route.decorator";
 import { Facts } from "../audit/request-facts.decorator";
 import { AccessAction } from "../domain/access-codes";
 import { historyBundle, searchsetBundle } from "../domain/fhir-bundle";
-import { AppConfig } from "../config/app-config";
+import { AppConfig, publicBaseUrl } from "../config/app-config";
 import type { StoredRecord } from "../records/stored-record";
 import { FhirInstanceParam, FhirReadQuery, FhirSearchQuery, FhirTypeParam, FhirVersionParam } from "./fhir.dto";
 import { RecordReleaseService } from "../record-release/record-release.service";
@@ -73,7 +73,7 @@ export class FhirRecordsController {
   async history(@CurrentActor() actor: Actor, @Param() { type, id }: FhirInstanceParam, @Query() query: FhirReadQuery, @Facts() facts: RequestFacts, @Res({ passthrough: true }) reply: FastifyReply) {
     const versions = await this.release.history(actor, type, id, { ...query, facts });
     reply.header("content-type", FHIR_JSON);
-    return historyBundle(`https://${this.config.AUTH_DOMAIN}`, versions.map((r) => r.resource as { resourceType: string; id?: string; meta?: { versionId?: string } }));
+    return historyBundle(publicBaseUrl(this.config), versions.map((r) => r.resource as { resourceType: string; id?: string; meta?: { versionId?: string } }));
   }
 
   @Get(":type/:id/_history/:vid")
@@ -97,7 +97,7 @@ export class FhirRecordsController {
   async search(@CurrentActor() actor: Actor, @Param() { type }: FhirTypeParam, @Query() query: FhirSearchQuery, @Facts() facts: RequestFacts, @Res({ passthrough: true }) reply: FastifyReply) {
     const records = await this.release.search(actor, type, query.patient, { ...query, facts });
     reply.header("content-type", FHIR_JSON);
-    return searchsetBundle(`https://${this.config.AUTH_DOMAIN}`, records.map((r) => r.resource as { resourceType: string; id?: string }));
+    return searchsetBundle(publicBaseUrl(this.config), records.map((r) => r.resource as { resourceType: string; id?: string }));
   }
 
   private describe(reply: FastifyReply, record: StoredRecord): void {
