@@ -53,13 +53,16 @@ async function main(): Promise<void> {
       MASTER_KEY: randomBytes(32).toString("hex"),
       RELAYER_PRIVATE_KEY: demoAccount("relayer").privateKey,
       ANCHORER_PRIVATE_KEY: demoAccount("anchorer").privateKey,
+      // The web console on this machine reads anchored roots from the chain itself.
+      ...(/^https?:/.test(chainUrl) ? { PUBLIC_CHAIN_RPC_URL: chainUrl } : {}),
       ...process.env,
       CHAIN_RPC_URL: chainUrl,
       DEPLOYMENT: file,
     });
     // The demo is seeded through the API (hundreds of records at once); the rate limit applies from then on.
     let seeding = true;
-    const app: NestFastifyApplication = await createApp(config, { rateLimitExempt: () => seeding });
+    // The console offers the demo accounts to sign in with: only here, never in `npm run start:prod`.
+    const app: NestFastifyApplication = await createApp(config, { rateLimitExempt: () => seeding, demoAccounts: demoAccounts() });
     stoppers.push(app);
     await app.listen({ port: config.PORT, host: config.HOST });
     const seeded = process.env.SEED_DEMO === "0" ? [] : await seedDemo(app, deployment);
@@ -83,6 +86,7 @@ function printSummary(base: string, chainUrl: string, chainId: number, deploymen
   const lines = [
     "",
     "Consentry is running",
+    `  Console      ${base}/  (patient, institution and regulator views; sign in with a demo account below)`,
     `  API          ${base}`,
     `  OpenAPI      ${base}/docs`,
     `  Health       ${base}/health`,

@@ -5,6 +5,9 @@ import { DocumentBuilder, SwaggerModule } from "@nestjs/swagger";
 import type { FastifyInstance } from "fastify";
 import { readFileSync } from "node:fs";
 import { AppModule, type AppModuleOptions } from "./app.module";
+import { DEPLOYMENT } from "./chain/chain.tokens";
+import type { Deployment } from "./chain/deployment";
+import { installConsole, type ConsoleDemoAccount } from "./console";
 import { RefusalRecorder } from "./audit/refusal-recorder";
 import { TokenService } from "./auth/token.service";
 import { jsonLogger } from "./common/logger";
@@ -23,6 +26,8 @@ export const REQUEST_TIMEOUT_MS = 30_000;
 export interface AppOptions extends AppModuleOptions {
   /** In-process rate-limit exemptions by limiter key (the dev stack's demo seeding); never reachable over HTTP. */
   rateLimitExempt?: (key: string) => boolean;
+  /** The dev stack's demo accounts, which the web console then offers to sign in with; never set in production. */
+  demoAccounts?: readonly ConsoleDemoAccount[];
 }
 
 /** Builds the service (not yet listening). Start-up checks that fail reject with a one-line error. */
@@ -56,13 +61,23 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   });
   app.useGlobalFilters(new ProblemFilter({ observer: app.get(RefusalRecorder), routes }));
   app.useGlobalPipes(validationPipe());
-  await installSecurityHeaders(app, { tls: !!tls, corsOrigins: (config.CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean) });
+  await installSecurityHeaders(app, {
+    tls: !!tls,
+    corsOrigins: (config.CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean),
+    chainOrigins: config.PUBLIC_CHAIN_RPC_URL ? [new URL(config.PUBLIC_CHAIN_RPC_URL).origin] : [],
+  });
   const redis = await installRateLimit(app, app.get(TokenService), {
     perMinute: config.RATE_LIMIT_PER_MINUTE,
     redisUrl: config.REDIS_URL,
     exempt: options.rateLimitExempt,
   });
   if (redis) fastify.addHook("onClose", async () => void (await redis.quit().catch(() => undefined)));
+  await installConsole(app, {
+    chainId: app.get<Deployment>(DEPLOYMENT).chainId,
+    publicChainRpcUrl: config.PUBLIC_CHAIN_RPC_URL,
+    demoAccounts: options.demoAccounts,
+    problems: pluginProblems,
+  });
 
   const openApi = new DocumentBuilder()
     .setTitle("Consentry")

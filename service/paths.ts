@@ -11,3 +11,6 @@ export const PROJECT_ROOT: string = (() => {
   }
   return dir;
 })();
+
+/** Where `npm run build:console` writes the web console (gitignored with dist/). */
+export const CONSOLE_DIR = join(PROJECT_ROOT, "dist", "console");

@@ -49,6 +49,14 @@ export class AppConfig {
   @IsUrl({ protocols: ["http", "https", "ws", "wss"], require_tld: false, require_protocol: true })
   CHAIN_RPC_URL!: string;
 
+  /**
+   * The chain's JSON-RPC URL as a browser may reach it: the web console reads anchored roots from it to check
+   * proofs against the chain itself (and the CSP lets the console connect there). Unset: the console checks
+   * proofs against the service's roots and says so. `npm start` sets it to its built-in chain.
+   */
+  @IsOptional() @IsUrl({ protocols: ["http", "https"], require_tld: false, require_protocol: true })
+  PUBLIC_CHAIN_RPC_URL?: string;
+
   /** Path to a deployments/<network>.json file. */
   @IsString()
   DEPLOYMENT!: string;

@@ -4,10 +4,15 @@ import type { NestFastifyApplication } from "@nestjs/platform-fastify";
 
 /**
  * Browser-facing protections: nosniff, no framing, no referrer, a Content-Security-Policy under which the
- * Swagger UI at /docs still works, HSTS when serving TLS; `Cache-Control: no-store` on every API answer
- * (they carry health data, tokens or trail entries); CORS closed unless origins are listed.
+ * Swagger UI at /docs and the web console still work (the console may also read the chain at
+ * `chainOrigins`), HSTS when serving TLS; `Cache-Control: no-store` on every API answer (they carry health
+ * data, tokens or trail entries) — only a route that declares its own `cacheControl` in its route config
+ * (the console's static files) keeps that; CORS closed unless origins are listed.
  */
-export async function installSecurityHeaders(app: NestFastifyApplication, options: { tls: boolean; corsOrigins: string[] }): Promise<void> {
+export async function installSecurityHeaders(
+  app: NestFastifyApplication,
+  options: { tls: boolean; corsOrigins: string[]; chainOrigins?: string[] },
+): Promise<void> {
   await app.register(helmet, {
     contentSecurityPolicy: {
       useDefaults: false,
@@ -17,7 +22,8 @@ export async function installSecurityHeaders(app: NestFastifyApplication, option
         // Swagger UI sets inline styles.
         styleSrc: ["'self'", "'unsafe-inline'"],
         imgSrc: ["'self'", "data:"],
-        connectSrc: ["'self'"],
+        // The console checks proofs against roots it reads from the chain itself (PUBLIC_CHAIN_RPC_URL).
+        connectSrc: ["'self'", ...(options.chainOrigins ?? [])],
         fontSrc: ["'self'", "data:"],
         objectSrc: ["'none'"],
         baseUri: ["'self'"],
@@ -41,6 +47,8 @@ export async function installSecurityHeaders(app: NestFastifyApplication, option
     .getHttpAdapter()
     .getInstance()
     .addHook("onSend", async (request, reply) => {
-      if (!request.url.startsWith("/docs")) reply.header("cache-control", "no-store");
+      if (request.url.startsWith("/docs")) return;
+      const own = reply.statusCode < 400 ? (request.routeOptions.config as { cacheControl?: string } | undefined)?.cacheControl : undefined;
+      reply.header("cache-control", own ?? "no-store");
     });
 }

@@ -57,3 +57,20 @@ export class EnrolmentResponseDto {
   @ApiProperty() identifiersHash!: string;
   @ApiProperty() enrolledAt!: string;
 }
+
+export class EnrolmentPatientParam {
+  @ApiProperty({ description: "The patient's account (any checksum)", example: "0x976EA74026E726554dB657fA54763abd0C3a0aa9" })
+  @IsAccount()
+  address!: string;
+}
+
+export class EnrolmentViewDto {
+  @ApiProperty({ description: "The custodian institution holding the patient's records", example: "0x90F79bf6EB2c4f870365E785982E1f101E93b906" })
+  custodian!: string;
+
+  @ApiProperty({ description: "keccak256 of the identifiers the patient signed; the identifiers stay with the custodian", example: "0x3f5c…" })
+  identifiersHash!: string;
+
+  @ApiProperty({ description: "When the custodian enrolled the patient (ISO 8601)", example: "2026-11-27T10:00:00.000Z" })
+  enrolledAt!: string;
+}

@@ -10,7 +10,7 @@ import { consentDomain, ENROLMENT_TYPES } from "../domain/eip712";
 import { identifiersHash } from "../patients/identifiers";
 import { PatientRepository } from "../patients/patient.repository";
 import { RecordService } from "../records/record.service";
-import type { EnrolPatientDto, EnrolmentResponseDto } from "./enrolment.dto";
+import type { EnrolmentViewDto, EnrolPatientDto, EnrolmentResponseDto } from "./enrolment.dto";
 
 @Injectable()
 export class EnrolmentService implements OnApplicationBootstrap {
@@ -28,6 +28,16 @@ export class EnrolmentService implements OnApplicationBootstrap {
       const sealed = await this.records.sealForPatient(row.patient, "enrolment-identifiers", Buffer.from(JSON.stringify(row.identifiers), "utf8"));
       await this.patients.sealIdentifiers(row.id, row.identifiers, sealed);
     }
+  }
+
+  /** A patient's enrolments: all of them to the patient, its own link to a custodian; nobody else's. */
+  async list(actor: Actor, patient: string): Promise<EnrolmentViewDto[]> {
+    const me = actor.address.toLowerCase();
+    const self = patient.toLowerCase() === me;
+    if (!self && !this.authority.actorHolds(actor, "institution")) throw forbidden("enrolment-scope", "Patients see only their own enrolments");
+    return (await this.patients.enrolmentsOf(patient))
+      .filter((e) => self || e.custodian === me)
+      .map((e) => ({ custodian: getAddress(e.custodian), identifiersHash: e.identifiersHash, enrolledAt: e.enrolledAt.toISOString() }));
   }
 
   /** Links a patient to the calling institution's identifiers, with the patient's signed agreement. */

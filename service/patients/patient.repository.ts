@@ -34,6 +34,11 @@ export class PatientRepository {
     return (await this.enrolments.countBy({ patient: patient.toLowerCase() })) > 0;
   }
 
+  /** A patient's enrolments, oldest first. */
+  enrolmentsOf(patient: string): Promise<EnrolmentEntity[]> {
+    return this.enrolments.find({ where: { patient: patient.toLowerCase() }, order: { enrolledAt: "ASC" } });
+  }
+
   async custodiansOf(patient: string): Promise<string[]> {
     const rows = await this.enrolments.find({ where: { patient: patient.toLowerCase() }, select: { custodian: true } });
     return rows.map((r) => r.custodian);
