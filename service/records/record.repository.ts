@@ -72,16 +72,22 @@ export class RecordRepository {
     return this.dataSource.getRepository(RecordVersionEntity);
   }
 
-  /** The latest version of a record. */
-  /** The latest version: plain SQL, as this runs for every read (the query builder cost more than the query). */
-  async latest(resourceType: string, id: string): Promise<RecordVersionEntity | null> {
-    const rows: RawVersion[] = await this.dataSource.query(
-      `SELECT v.resource_type, v.id, v.version_id, v.patient, v.custodian, v.category, v.last_updated, v.iv, v.auth_tag, v.ciphertext
+  /**
+   * The latest version of a record and its patient's wrapped data key, in one round trip: plain SQL, as this
+   * runs for every read (the query builder cost more than the query, and the key was a second query).
+   * The key is null once the patient is erased (their rows go in the same transaction as the key).
+   */
+  async latestWithKey(resourceType: string, id: string): Promise<{ version: RecordVersionEntity; key: WrappedKey | null } | null> {
+    const rows: Array<RawVersion & { wrapped_key: Buffer | null; key_version: number | null }> = await this.dataSource.query(
+      `SELECT v.resource_type, v.id, v.version_id, v.patient, v.custodian, v.category, v.last_updated, v.iv, v.auth_tag, v.ciphertext, k.wrapped_key, k.key_version
          FROM records r JOIN record_versions v ON v.resource_type = r.resource_type AND v.id = r.id AND v.version_id = r.version_id
+         LEFT JOIN record_keys k ON k.patient = v.patient
         WHERE r.resource_type = $1 AND r.id = $2`,
       [resourceType, id],
     );
-    return rows[0] ? fromRaw(rows[0]) : null;
+    const row = rows[0];
+    if (!row) return null;
+    return { version: fromRaw(row), key: row.wrapped_key ? { wrappedKey: row.wrapped_key, keyVersion: Number(row.key_version) } : null };
   }
 
   version(resourceType: string, id: string, versionId: number): Promise<RecordVersionEntity | null> {

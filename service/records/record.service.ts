@@ -58,8 +58,9 @@ export class RecordService {
   /** The latest version, or null. */
   async read(type: string, id: string): Promise<StoredRecord | null> {
     assertType(type);
-    const row = await this.records.latest(type, id);
-    return row ? this.decrypt(row) : null;
+    const found = await this.records.latestWithKey(type, id);
+    // No key: the patient's data key is shredded, so the record cannot be opened by anyone.
+    return found?.key ? this.open(this.keys.unwrap(found.version.patient, found.key), found.version) : null;
   }
 
   /** A given version (FHIR vread), or null. */
