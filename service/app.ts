@@ -1,7 +1,6 @@
 import "reflect-metadata";
 import { NestFactory } from "@nestjs/core";
 import { FastifyAdapter, type NestFastifyApplication } from "@nestjs/platform-fastify";
-import { DocumentBuilder, SwaggerModule } from "@nestjs/swagger";
 import type { FastifyInstance } from "fastify";
 import { readFileSync } from "node:fs";
 import { AppModule, type AppModuleOptions } from "./app.module";
@@ -19,6 +18,7 @@ import { frameworkProblem, writeClientProblem } from "./edge/framework-problems"
 import { installRateLimit } from "./edge/rate-limit";
 import { RouteIndex } from "./edge/route-index";
 import { installSecurityHeaders } from "./edge/security-headers";
+import { installPortal } from "./portal/portal";
 
 /** Longest a request may take to arrive in full. */
 export const REQUEST_TIMEOUT_MS = 30_000;
@@ -79,17 +79,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     problems: pluginProblems,
   });
 
-  const openApi = new DocumentBuilder()
-    .setTitle("Consentry")
-    .setDescription(
-      "Consent and audit ledger for health data. Errors are application/problem+json (RFC 9457) with a stable `type`.",
-    )
-    .setVersion("0.1.0")
-    .addBearerAuth()
-    .build();
-  SwaggerModule.setup("docs", app, () => SwaggerModule.createDocument(app, openApi), {
-    jsonDocumentUrl: "docs/openapi.json",
-  });
+  // The developer portal: Swagger UI at /docs over the completed OpenAPI document, with sign-in.
+  installPortal(app, config, { demoAccounts: options.demoAccounts });
   try {
     await app.init();
   } catch (error) {

@@ -11,7 +11,6 @@ export const SCHEMA = {
   problem: "#/components/schemas/Problem",
   fhirResource: "#/components/schemas/FhirResource",
   fhirBundle: "#/components/schemas/FhirBundle",
-  fhirOperationOutcome: "#/components/schemas/FhirOperationOutcome",
 } as const;
 
 /** A problem body as the service writes it (common/problem.ts): the shape every error response shares. */
@@ -22,6 +21,7 @@ export function problemExample(status: number, slug: string, title: string, deta
 /**
  * Schemas the controllers refer to by `$ref` that no DTO class describes: the problem details every error
  * carries, and FHIR R4 bodies, which are open-ended JSON (the service validates their shape per resource type).
+ * There is no OperationOutcome: FHIR routes answer errors as problem details too, like every route.
  */
 export const OPENAPI_SCHEMAS: Record<string, Record<string, unknown>> = {
   Problem: {
@@ -85,28 +85,6 @@ export const OPENAPI_SCHEMAS: Record<string, Record<string, unknown>> = {
       },
     },
     additionalProperties: true,
-  },
-  FhirOperationOutcome: {
-    type: "object",
-    description:
-      "A FHIR R4 OperationOutcome (https://hl7.org/fhir/R4/operationoutcome.html). The service answers errors as problem details, never as OperationOutcome; the schema is published for clients that map one to the other.",
-    required: ["resourceType", "issue"],
-    properties: {
-      resourceType: { type: "string", enum: ["OperationOutcome"], example: "OperationOutcome" },
-      issue: {
-        type: "array",
-        items: {
-          type: "object",
-          required: ["severity", "code"],
-          properties: {
-            severity: { type: "string", enum: ["fatal", "error", "warning", "information"], example: "error" },
-            code: { type: "string", example: "invalid" },
-            diagnostics: { type: "string", example: "Observation.code: a code is required" },
-            expression: { type: "array", items: { type: "string" }, example: ["Observation.code"] },
-          },
-        },
-      },
-    },
   },
 };
 

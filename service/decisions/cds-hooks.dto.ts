@@ -21,6 +21,40 @@ export class CdsConsentRequestDto {
   @ApiPropertyOptional() @Allow() prefetch?: unknown;
 }
 
+class CdsServiceDto {
+  @ApiProperty({ example: "patient-consent-consult" }) hook!: string;
+  @ApiProperty({ example: "patient-consent-consult" }) id!: string;
+  @ApiProperty({ example: "Consentry consent decision" }) title!: string;
+  @ApiProperty({ example: "Decides whether the patient's consent permits sharing, from the consent state on chain" }) description!: string;
+}
+
+export class CdsDiscoveryDto {
+  @ApiProperty({ type: [CdsServiceDto] }) services!: CdsServiceDto[];
+}
+
+class CdsCardSourceDto {
+  @ApiProperty({ example: "Consentry" }) label!: string;
+  @ApiProperty({ example: "http://127.0.0.1:3000" }) url!: string;
+}
+
+class CdsCardExtensionDto {
+  @ApiProperty({ enum: ["CONSENT_PERMIT", "CONSENT_DENY", "NO_CONSENT"], example: "CONSENT_PERMIT" }) decision!: string;
+  @ApiPropertyOptional({ description: "The deciding consent (a FHIR Consent reference)", example: "Consent/0x3f1b…" }) basedOn?: string;
+  @ApiProperty({ type: "array", items: { type: "object" }, example: [] }) obligations!: unknown[];
+}
+
+class CdsCardDto {
+  @ApiProperty({ enum: ["CONSENT_PERMIT", "CONSENT_DENY", "NO_CONSENT"], example: "CONSENT_PERMIT" }) summary!: string;
+  @ApiProperty({ example: "A consent permits this disclosure" }) detail!: string;
+  @ApiProperty({ enum: ["info", "warning", "critical"], example: "info" }) indicator!: string;
+  @ApiProperty({ type: CdsCardSourceDto }) source!: CdsCardSourceDto;
+  @ApiProperty({ type: CdsCardExtensionDto }) extension!: CdsCardExtensionDto;
+}
+
+export class CdsCardsDto {
+  @ApiProperty({ type: [CdsCardDto] }) cards!: CdsCardDto[];
+}
+
 export type LeapDecision = "CONSENT_PERMIT" | "CONSENT_DENY" | "NO_CONSENT";
 
 export interface CdsCard {

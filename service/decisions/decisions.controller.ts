@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, Post } from "@nestjs/common";
-import { ApiBearerAuth, ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from "@nestjs/swagger";
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from "@nestjs/swagger";
+import { ApiProblems } from "../common/openapi";
 import type { Actor } from "../auth/actor";
 import { CurrentActor, Roles } from "../auth/auth.decorators";
 import type { RequestFacts } from "../audit/access-log.service";
@@ -19,8 +20,13 @@ export class DecisionsController {
   @HttpCode(200)
   @Roles("institution")
   @AuditedRoute(AccessAction.ConsentDecision)
+  @ApiOperation({
+    summary: "Decide whether a patient's consent allows a release",
+    description:
+      "permit, deny or no-consent for (patient, requester, categories, purpose) now, by the contract's rule over the consents as indexed from chain: deny if an active deny consent overlaps; else permit if the requester is an institution and active permits cover every category; else no-consent. The deciding consent and the block the answer rests on come back. Recorded in the access trail.",
+  })
   @ApiOkResponse({ type: DecisionResponseDto })
-  @ApiServiceUnavailableResponse({ description: "Consent state cannot be established (chain unreachable or projection stale)" })
+  @ApiProblems([503, "Consent state cannot be established: the chain is unreachable or the projection stale (`consent-state-unavailable`)", "consent-state-unavailable"])
   decide(@CurrentActor() actor: Actor, @Body() body: DecisionRequestDto, @Facts() facts: RequestFacts): Promise<DecisionResponseDto> {
     return this.decisions.ask(actor, body, facts);
   }

@@ -14,7 +14,16 @@ export class EnrolmentController {
 
   @Post("enrol")
   @Roles("institution")
+  @ApiOperation({
+    summary: "Enrol a patient with this custodian",
+    description:
+      "An institution links a patient's account to its local identifiers, with the patient's EIP-712 `Enrolment` signature (template: `/.well-known/consentry` → `eip712.payloads.enrolment`). The identifiers never go on chain; they are stored as keyed hashes and sealed under the patient's data key. The account is a patient from its next request on.",
+  })
   @ApiCreatedResponse({ type: EnrolmentResponseDto })
+  @ApiProblems(
+    [400, "The patient's signature is invalid or expired (`invalid-signature`, `signature-expired`)", "invalid-signature"],
+    [409, "An identifier is linked to another patient (`identifier-in-use`)", "identifier-in-use"],
+  )
   enrol(@CurrentActor() actor: Actor, @Body() body: EnrolPatientDto): Promise<EnrolmentResponseDto> {
     return this.enrolment.enrol(actor, body);
   }

@@ -1,5 +1,6 @@
 import { Controller, Get, Header, Query } from "@nestjs/common";
-import { ApiBearerAuth, ApiOkResponse, ApiTags } from "@nestjs/swagger";
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from "@nestjs/swagger";
+import { FHIR_JSON, SCHEMA } from "../common/openapi";
 import type { Actor } from "../auth/actor";
 import { CurrentActor } from "../auth/auth.decorators";
 import { TrailService } from "../audit/trail.service";
@@ -24,7 +25,8 @@ export class FhirAuditEventController {
 
   @Get()
   @Header("content-type", "application/fhir+json")
-  @ApiOkResponse({ description: "A searchset Bundle of FHIR R4 AuditEvent resources (IHE BALP), newest last" })
+  @ApiOperation({ summary: "Search the access trail as FHIR AuditEvent", description: "The access events the caller may see (as GET /audit/events), as FHIR R4 AuditEvent resources following IHE BALP, at most 1,000." })
+  @ApiOkResponse({ description: "A searchset Bundle of FHIR R4 AuditEvent resources (IHE BALP), newest last", content: { [FHIR_JSON]: { schema: { $ref: SCHEMA.fhirBundle } } } })
   async search(@CurrentActor() actor: Actor, @Query() query: FhirPatientQuery) {
     const events = await this.trail.visibleEvents(actor, query.patient, AUDIT_EVENT_PAGE);
     return searchsetBundle(publicBaseUrl(this.config), events.map((e) => toFhirAuditEvent(e, this.accounts)));

@@ -1,5 +1,6 @@
 import { Controller, Get, Header, Query } from "@nestjs/common";
-import { ApiBearerAuth, ApiOkResponse, ApiTags } from "@nestjs/swagger";
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from "@nestjs/swagger";
+import { FHIR_JSON, SCHEMA } from "../common/openapi";
 import type { Actor } from "../auth/actor";
 import { CurrentActor } from "../auth/auth.decorators";
 import { AppConfig, publicBaseUrl } from "../config/app-config";
@@ -21,7 +22,8 @@ export class FhirConsentController {
 
   @Get()
   @Header("content-type", "application/fhir+json")
-  @ApiOkResponse({ description: "A searchset Bundle of FHIR R4 Consent resources the caller may see" })
+  @ApiOperation({ summary: "Search consents as FHIR Consent", description: "The consents the caller may see (as GET /consents), as FHIR R4 Consent resources in a searchset Bundle." })
+  @ApiOkResponse({ description: "A searchset Bundle of FHIR R4 Consent resources the caller may see", content: { [FHIR_JSON]: { schema: { $ref: SCHEMA.fhirBundle } } } })
   async search(@CurrentActor() actor: Actor, @Query() query: FhirPatientQuery) {
     const rows = await this.consents.visible(actor, query.patient);
     return searchsetBundle(publicBaseUrl(this.config), rows.map((r) => toFhirConsent(r, this.accounts)));

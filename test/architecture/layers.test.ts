@@ -12,7 +12,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["chain"], // provider, deployment, contracts, signatures, transactions
   ["projection", "patients"], // the consent state indexed from chain; enrolled patients
   ["auth"], // sign-in, tokens, guard, authority
-  ["audit", "records", "edge", "institutions"], // the access trail and its anchoring; the encrypted record store; the HTTP edge (parsing, limits, headers, problems); the institution directory
+  ["audit", "records", "edge", "institutions", "portal"], // the access trail and its anchoring; the encrypted record store; the HTTP edge (parsing, limits, headers, problems); the institution directory; the developer portal (/docs)
   ["decisions", "consents"], // consent decisions and CDS Hooks; relaying and reading consents
   ["record-release", "enrolment", "erasure", "health"], // features built on the above
   ["fhir"], // the FHIR R4 surface

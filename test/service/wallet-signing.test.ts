@@ -20,7 +20,7 @@ describe("wallet-ready signing", () => {
   let chain: InProcessChain;
   let deployment: Deployment;
   let service: TestService;
-  const patient = Wallet.createRandom();
+  const patient = new Wallet(Wallet.createRandom().privateKey);
   const hospital = walletOf("institution", 0);
   const lab = walletOf("institution", 1);
   let discovery: { eip712: { types: Record<string, unknown>; payloads: Record<"grant" | "revoke" | "enrolment", Payload> } };
