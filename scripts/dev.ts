@@ -14,7 +14,7 @@ import { createRpcProvider } from "../service/chain/rpc-provider";
 import { loadConfig } from "../service/config/app-config";
 import { deployContracts } from "./lib/deploy-contracts";
 import { startLocalChain } from "./lib/local-chain";
-import { seedDemo } from "./lib/seed-demo";
+import { nameDemoInstitutions, seedDemo } from "./lib/seed-demo";
 import { demoAccount, demoAccounts } from "./lib/demo-accounts";
 import { deploymentFile, writeDeployment } from "./deploy";
 
@@ -42,6 +42,8 @@ async function main(): Promise<void> {
       anchorers: [demoAccount("anchorer").address],
       institutions: [demoAccount("institution", 0).address, demoAccount("institution", 1).address],
       regulators: [demoAccount("regulator").address],
+      // The admin registers by hand; the service registers through POST /institutions with its own key.
+      registrars: [demoAccount("admin").address, demoAccount("registrar").address],
     });
     const file = deploymentFile("dev");
     writeDeployment(file, deployment);
@@ -53,6 +55,7 @@ async function main(): Promise<void> {
       MASTER_KEY: randomBytes(32).toString("hex"),
       RELAYER_PRIVATE_KEY: demoAccount("relayer").privateKey,
       ANCHORER_PRIVATE_KEY: demoAccount("anchorer").privateKey,
+      REGISTRAR_PRIVATE_KEY: demoAccount("registrar").privateKey,
       // The web console on this machine reads anchored roots from the chain itself.
       ...(/^https?:/.test(chainUrl) ? { PUBLIC_CHAIN_RPC_URL: chainUrl } : {}),
       ...process.env,
@@ -65,14 +68,28 @@ async function main(): Promise<void> {
     const app: NestFastifyApplication = await createApp(config, { rateLimitExempt: () => seeding, demoAccounts: demoAccounts() });
     stoppers.push(app);
     await app.listen({ port: config.PORT, host: config.HOST });
+    await nameDemoInstitutions(app);
     const seeded = process.env.SEED_DEMO === "0" ? [] : await seedDemo(app, deployment);
     seeding = false;
+    // The seeded accesses are anchored within a batch period: let that happen before the banner, which comes last.
+    await anchoringSettled(app);
     const { port } = app.getHttpServer().address() as { port: number };
     const base = `http://${config.HOST === "0.0.0.0" ? "127.0.0.1" : config.HOST}:${port}`;
     printSummary(base, chainUrl, deployment.chainId, file, config.DATABASE_URL ? "PostgreSQL (DATABASE_URL)" : "PGlite (in memory)", seeded);
   } catch (error) {
     console.error(`consentry: ${(error as Error).message.split("\n")[0]}`);
     await stop(1);
+  }
+}
+
+/** Waits (at most a few seconds) until every access event is in a confirmed batch, as /health reports it. */
+async function anchoringSettled(app: NestFastifyApplication, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const res = await app.getHttpAdapter().getInstance().inject({ method: "GET", url: "/health" });
+    const anchoring = (JSON.parse(res.body) as { anchoring?: { unconfirmedBatches?: number; unbatchedEvents?: number } }).anchoring;
+    if (anchoring?.unconfirmedBatches === 0 && anchoring.unbatchedEvents === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
@@ -83,6 +100,8 @@ async function startChain(stoppers: Stoppable[]): Promise<string> {
 }
 
 function printSummary(base: string, chainUrl: string, chainId: number, deployment: string, database: string, seeded: string[]): void {
+  // npm run token signs in at http://127.0.0.1:3000 unless told otherwise.
+  const tokenApi = base === "http://127.0.0.1:3000" ? "" : ` --api ${base}`;
   const lines = [
     "",
     "Consentry is running",
@@ -96,6 +115,11 @@ function printSummary(base: string, chainUrl: string, chainId: number, deploymen
     "",
     "Demo accounts (Hardhat's public dev keys: never use them on a real network)",
     ...demoAccounts().map((a) => `  ${a.role.padEnd(12)} ${a.name.padEnd(24)} ${a.address}  ${a.privateKey}`),
+    "",
+    "Act as a demo account",
+    `  Portal       ${base}/docs: Sign in with a demo account (or a browser wallet); Authorize is filled in`,
+    `  Token        npm run token -- --as "Northside Lab"${tokenApi}   (any name or role above; prints a bearer token)`,
+    `  e.g.         curl -H "authorization: Bearer $(npm run -s token -- --as "Northside Lab"${tokenApi})" ${base}/institutions`,
     "",
     ...(seeded.length ? ["Demo data (SEED_DEMO=0 skips it)", ...seeded.map((line) => `  ${line}`), ""] : []),
     "Ctrl-C stops everything.",

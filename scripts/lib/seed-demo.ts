@@ -7,11 +7,29 @@ import { consentDomain, ENROLMENT_TYPES, GRANT_TYPES } from "../../service/domai
 import { PROJECT_ROOT } from "../../service/paths";
 import { identifiersHash } from "../../service/patients/identifiers";
 import { isSupportedResourceType } from "../../service/records/resource-rules";
-import { demoAccount } from "./demo-accounts";
+import { demoAccount, demoAccounts } from "./demo-accounts";
 
 /** The Synthea patient (test/fixtures/synthea, Apache-2.0, synthetic) who becomes demo patient Alice. */
 const SYNTHEA_PATIENT = "a5cb8ce9-cec6-6b23-0990-cbaf753578a4";
 const MRN_SYSTEM = "http://hospital.smarthealthit.org";
+
+/**
+ * Names the demo institutions in the directory through the API, as the registry's admin would
+ * (`POST /institutions`): their roles are already on chain, so no transaction is sent.
+ */
+export async function nameDemoInstitutions(app: NestFastifyApplication): Promise<void> {
+  const inject = async (url: string, headers: Record<string, string>, payload: object) => {
+    const res = await app.getHttpAdapter().getInstance().inject({ method: "POST", url, headers, payload });
+    if (res.statusCode >= 300) throw new Error(`POST ${url} → ${res.statusCode} ${res.body.slice(0, 200)}`);
+    return JSON.parse(res.body);
+  };
+  const admin = new Wallet(demoAccount("admin").privateKey);
+  const { message } = await inject("/auth/challenge", {}, { address: admin.address });
+  const { accessToken } = await inject("/auth/token", {}, { message, signature: await admin.signMessage(message) });
+  for (const account of demoAccounts().filter((a) => a.role === "institution")) {
+    await inject("/institutions", { authorization: `Bearer ${accessToken}` }, { address: account.address, name: account.name, wait: true });
+  }
+}
 
 /**
  * Seeds the demo stack through the public API, as real clients would: St Mary's enrols Alice and
@@ -58,6 +76,6 @@ export async function seedDemo(app: NestFastifyApplication, deployment: Deployme
   return [
     `Alice (${alice.address}) is enrolled at St Mary's Hospital with ${chart.length} Synthea records`,
     `Alice lets Northside Lab read her conditions for treatment: consent ${consent.consentId}`,
-    `Try: as Northside Lab, GET /fhir/Condition/${condition?.id}?purpose=TREAT — then /audit/events as Alice`,
+    `Try: as Northside Lab, GET /fhir/Condition/${condition?.id}?purpose=TREAT — then GET /audit/events as patient Alice`,
   ];
 }
