@@ -1,4 +1,7 @@
 import { Wallet } from "ethers";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { PROJECT_ROOT } from "../../service/paths";
 import { readFileSync } from "node:fs";
 import { writeTempDeployment } from "../support/service";
 import { isAlive, runTs, type RunningProcess } from "../support/process";
@@ -86,6 +89,30 @@ describe("dev stack (npm start)", () => {
     const { code } = await service.exited;
     expect(code).not.toBe(0);
     expect(service.stderr().trim().split("\n")).toEqual(["consentry: Invalid configuration: PORT must be an integer number"]);
+  });
+
+  it("ends its output with the banner, which says how to act as a demo account", () => {
+    const out = stack.stdout();
+    expect(out.trimEnd().endsWith("Ctrl-C stops everything.")).toBe(true);
+    expect(out).toContain('npm run token -- --as "Northside Lab"');
+    expect(out).toMatch(/Portal\s+http:\S+\/docs: Sign in with a demo account/);
+    expect(out).not.toContain("Mapped {");
+  });
+
+  it("prints a demo account's token with npm run token, which shows the named institutions", async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/token.ts", "--as", "Northside Lab", "--api", api], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, NODE_OPTIONS: "" },
+    });
+    const token = stdout.trim();
+    expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    const directory = await (await fetch(`${api}/institutions`, { headers: { authorization: `Bearer ${token}` } })).json();
+    expect(directory.institutions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ address: "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65", name: "Northside Lab", holdsRole: true }),
+        expect.objectContaining({ name: "St Mary's Hospital", holdsRole: true }),
+      ]),
+    );
   });
 
   it("stops everything on SIGTERM", async () => {
