@@ -1,16 +1,13 @@
 import { api } from "./api";
+import { ACTIONS, DECISIONS, type Code } from "./vocabulary";
 
 export interface TypedField {
   name: string;
   type: string;
 }
 
-export interface Code {
-  bit: number;
-  mask: number;
-  code: string;
-  display: string;
-}
+export type { Code };
+export { ACTIONS, DECISIONS };
 
 /** GET /.well-known/consentry: the chain, contracts, EIP-712 domain and types, and the vocabulary. */
 export interface WellKnown {
@@ -54,35 +51,13 @@ export function context(): Promise<Context> {
   return loaded;
 }
 
-/** Access actions and decisions by their anchored numbers (docs/access-trail.md); part of the leaf format. */
-export const ACTIONS: Record<string, number> = {
-  "record.read": 1,
-  "record.search": 2,
-  "record.write": 3,
-  "consent.decision": 4,
-  "consent.grant": 5,
-  "consent.revoke": 6,
-  "patient.erase": 7,
-};
-
-export const DECISIONS: Record<string, number> = {
-  "no-consent": 0,
-  permit: 1,
-  deny: 2,
-  self: 3,
-  "break-glass": 4,
-  unavailable: 5,
-  rejected: 6,
-  recorded: 7,
-};
-
 export const ACTION_LABELS: Record<string, string> = {
   "record.read": "read a record",
   "record.search": "searched records",
   "record.write": "wrote a record",
   "consent.decision": "asked for a consent decision",
-  "consent.grant": "relayed a consent grant",
-  "consent.revoke": "relayed a consent revocation",
+  "consent.grant": "granted a consent",
+  "consent.revoke": "revoked a consent",
   "patient.erase": "erased the patient's data",
 };
 

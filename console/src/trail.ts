@@ -1,5 +1,5 @@
 import { AbiCoder, concat, getBytes, keccak256, ZeroAddress, ZeroHash } from "ethers";
-import { ACTIONS, DECISIONS, type Code } from "./context";
+import { ACTIONS, DECISIONS, type Code } from "./vocabulary";
 
 /**
  * The access trail's leaf and Merkle rules (docs/access-trail.md), recomputed in the browser: the leaf from

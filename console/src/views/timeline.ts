@@ -53,7 +53,8 @@ export function timeline(env: ViewEnv, options: TimelineOptions): HTMLElement {
 
   function who(e: EventView): string {
     const name = (address: string) => (address.toLowerCase() === options.me.toLowerCase() ? "You" : dir!.label(address));
-    if (options.perspective === "institution") return e.patient ? `Patient ${dir!.label(e.patient)}` : "No patient";
+    // A refused read's patient is withheld from its requester: the record id named the patient only for the service.
+    if (options.perspective === "institution") return e.patient ? dir!.label(e.patient) : e.action === "record.read" ? "Patient withheld (refused read)" : "No patient";
     const actor = name(e.actor);
     return e.requester && e.requester.toLowerCase() !== e.actor.toLowerCase() ? `${actor}, on behalf of ${name(e.requester)}` : actor;
   }
