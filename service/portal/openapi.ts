@@ -23,7 +23,7 @@ const TAGS: Array<[name: string, description: string]> = [
 const DESCRIPTION = [
   "Consent and audit ledger for health data, anchored on a permissioned EVM chain. Patients sign consents (EIP-712) that the service relays; institutions read FHIR R4 records only when the consent state on chain allows it; every access, released or refused, is recorded and anchored in Merkle batches.",
   "",
-  "**Sign in** (top of this page): pick a demo account (`npm start` only) or use a browser wallet; the token then fills *Authorize*. By hand: `POST /auth/challenge`, sign the message with `personal_sign`, `POST /auth/token`, then `Authorization: Bearer <token>`. With `npm start` running, `npm run token -- --as \"Northside Lab\"` prints a token.",
+  "**Sign in** with the bar below: pick a demo account (`npm start` only) or use a browser wallet; the token then fills *Authorize*. By hand: `POST /auth/challenge`, sign the message with `personal_sign`, `POST /auth/token`, then `Authorization: Bearer <token>`. With `npm start` running, `npm run token -- --as \"Northside Lab\"` prints a token.",
   "",
   "**Errors** are `application/problem+json` (RFC 9457) with a stable `type` (`urn:consentry:problem:<slug>`). Every signed-in call may answer 401 (no or a bad token), 429 (rate limit) or 503 (the consent projection is stale, so the caller's roles cannot be established).",
 ].join("\n");
