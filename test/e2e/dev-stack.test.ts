@@ -106,7 +106,7 @@ describe("dev stack (npm start)", () => {
     });
     const token = stdout.trim();
     expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
-    const directory = await (await fetch(`${api}/institutions`, { headers: { authorization: `Bearer ${token}` } })).json();
+    const directory = (await (await fetch(`${api}/institutions`, { headers: { authorization: `Bearer ${token}` } })).json()) as { institutions: unknown[] };
     expect(directory.institutions).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ address: "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65", name: "Northside Lab", holdsRole: true }),

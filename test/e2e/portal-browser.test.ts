@@ -103,10 +103,10 @@ describe("developer portal in Chromium", () => {
     const walletPage = await page.context().newPage();
     await walletPage.exposeFunction("__walletSign", (hex: string) => wallet.signMessage(getBytes(hex)));
     await walletPage.addInitScript((address: string) => {
-      (window as unknown as { ethereum: unknown }).ethereum = {
+      (globalThis as unknown as { ethereum: unknown }).ethereum = {
         request: async ({ method, params }: { method: string; params?: string[] }) => {
           if (method === "eth_requestAccounts") return [address];
-          if (method === "personal_sign") return (window as unknown as { __walletSign(hex: string): Promise<string> }).__walletSign(params![0]);
+          if (method === "personal_sign") return (globalThis as unknown as { __walletSign(hex: string): Promise<string> }).__walletSign(params![0]);
           throw new Error(`unsupported ${method}`);
         },
       };
