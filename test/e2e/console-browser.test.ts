@@ -1,7 +1,7 @@
 import { getBytes, Wallet, type TypedDataField } from "ethers";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
 import { demoAccount } from "../../scripts/lib/demo-accounts";
 import { PROJECT_ROOT } from "../../service/paths";
 import { identifiersHash } from "../../service/patients/identifiers";
@@ -75,6 +75,17 @@ describe("web console in Chromium", () => {
     }
   });
 
+  /** Waits for `selector` on `p`; a timeout names what the console showed (its alert and status lines). */
+  async function see(p: Page, what: Locator, timeout = SLOW_MS): Promise<void> {
+    try {
+      await what.waitFor({ timeout });
+    } catch (error) {
+      const alert = await p.locator("#alert").textContent().catch(() => "");
+      const status = await p.locator("#status").textContent().catch(() => "");
+      throw new Error(`${(error as Error).message.split("\n")[0]}\n  alert: ${alert || "(none)"}\n  status: ${status || "(none)"}`);
+    }
+  }
+
   async function waitForHealth(): Promise<void> {
     const deadline = Date.now() + SLOW_MS;
     while (Date.now() < deadline) {
@@ -121,9 +132,9 @@ describe("web console in Chromium", () => {
     async () => {
       await page.goto(`${api}/patient`);
       await page.getByRole("button", { name: /^Sign in as patient Alice/ }).click();
-      await page.getByRole("heading", { level: 1, name: "Your consents and the accesses to your data" }).waitFor({ timeout: SLOW_MS });
-      await page.locator("#account").getByText("patient Alice").waitFor({ timeout: SLOW_MS });
-      await page.locator(`[data-custodian="${hospital.address}"]`).getByText("St Mary's Hospital").waitFor({ timeout: SLOW_MS });
+      await see(page, page.getByRole("heading", { level: 1, name: "Your consents and the accesses to your data" }));
+      await see(page, page.locator("#account").getByText("patient Alice"));
+      await see(page, page.locator(`[data-custodian="${hospital.address}"]`).getByText("St Mary's Hospital"));
     },
     STEP_TIMEOUT_MS,
   );
@@ -131,14 +142,17 @@ describe("web console in Chromium", () => {
   it(
     "grants a consent to an institution chosen by name, signed in the browser, and shows it active on chain",
     async () => {
+      // A mistake is explained in the alert (role="alert"), not lost.
+      await page.getByRole("button", { name: "Sign and grant" }).click();
+      await see(page, page.getByRole("alert").getByText("Choose the institution the consent is for"));
       await page.getByLabel("Institution", { exact: true }).selectOption({ label: "Northside Lab" });
       await page.getByLabel("Laboratory results").check();
       expect(await page.getByLabel("treatment (TREAT)").isChecked()).toBe(true);
       await page.getByRole("button", { name: "Sign and grant" }).click();
       const row = page.locator("tr[data-status=active]", { hasText: "Northside Lab" }).filter({ hasText: "Laboratory results" });
-      await row.waitFor({ timeout: SLOW_MS });
-      await row.locator('[data-chain="on chain"]').waitFor({ timeout: SLOW_MS });
-      await page.locator("#status").getByText(/Consent active on chain/).waitFor({ timeout: SLOW_MS });
+      await see(page, row);
+      await see(page, row.locator('[data-chain="on chain"]'));
+      await see(page, page.locator("#status").getByText(/Consent active on chain/));
     },
     STEP_TIMEOUT_MS,
   );
@@ -150,9 +164,9 @@ describe("web console in Chromium", () => {
       const read = await call("GET", `/fhir/Observation/${recordId}?purpose=TREAT`, labAuth);
       expect(read.status).toBe(200);
       const entry = page.locator('li[data-action="record.read"][data-decision="permit"]', { hasText: "Northside Lab" });
-      await entry.locator(".badge", { hasText: "permitted" }).waitFor({ timeout: SLOW_MS });
-      await page.locator('li[data-action="record.read"][data-decision="permit"][data-verification="verified-on-chain"]').waitFor({ timeout: SLOW_MS });
-      await entry.getByText("verified on chain").waitFor({ timeout: SLOW_MS });
+      await see(page, entry.locator(".badge", { hasText: "permitted" }));
+      await see(page, page.locator('li[data-action="record.read"][data-decision="permit"][data-verification="verified-on-chain"]'));
+      await see(page, entry.getByText("verified on chain"));
       await page.screenshot({ path: join(SCREENSHOTS, "patient.png"), fullPage: true });
     },
     STEP_TIMEOUT_MS,
@@ -162,12 +176,12 @@ describe("web console in Chromium", () => {
     "revokes the consent in the browser; the next read is refused and shows up refused and verified",
     async () => {
       await page.getByRole("button", { name: "Revoke the consent for Northside Lab" }).click();
-      await page.locator("tr[data-status=revoked]", { hasText: "Northside Lab" }).waitFor({ timeout: SLOW_MS });
+      await see(page, page.locator("tr[data-status=revoked]", { hasText: "Northside Lab" }));
       const labAuth = await signIn(lab);
       const read = await call("GET", `/fhir/Observation/${recordId}?purpose=TREAT`, labAuth);
       expect(read.status).toBe(403);
-      await page.locator('li[data-action="record.read"][data-decision="no-consent"][data-verification="verified-on-chain"]').waitFor({ timeout: SLOW_MS });
-      await page.locator('li[data-action="record.read"][data-decision="permit"][data-verification="verified-on-chain"]').waitFor({ timeout: SLOW_MS });
+      await see(page, page.locator('li[data-action="record.read"][data-decision="no-consent"][data-verification="verified-on-chain"]'));
+      await see(page, page.locator('li[data-action="record.read"][data-decision="permit"][data-verification="verified-on-chain"]'));
       await page.screenshot({ path: join(SCREENSHOTS, "patient-revoked.png"), fullPage: true });
     },
     STEP_TIMEOUT_MS,
@@ -181,10 +195,10 @@ describe("web console in Chromium", () => {
       const p = await watched(context);
       await p.goto(`${api}/institution`);
       await p.getByRole("button", { name: "Connect wallet and sign in" }).click();
-      await p.getByRole("heading", { level: 1, name: "Northside Lab: consents and access history" }).waitFor({ timeout: SLOW_MS });
-      await p.locator("tr[data-status=revoked]", { hasText: "patient Alice" }).waitFor({ timeout: SLOW_MS });
-      await p.locator('li[data-action="record.read"][data-decision="permit"]').waitFor({ timeout: SLOW_MS });
-      await p.locator('li[data-action="record.read"][data-decision="no-consent"]').waitFor({ timeout: SLOW_MS });
+      await see(p, p.getByRole("heading", { level: 1, name: "Northside Lab: consents and access history" }));
+      await see(p, p.locator("tr[data-status=revoked]", { hasText: "patient Alice" }));
+      await see(p, p.locator('li[data-action="record.read"][data-decision="permit"]'));
+      await see(p, p.locator('li[data-action="record.read"][data-decision="no-consent"]'));
       await p.screenshot({ path: join(SCREENSHOTS, "institution.png"), fullPage: true });
       await context.close();
     },
@@ -197,15 +211,20 @@ describe("web console in Chromium", () => {
       await page.getByRole("button", { name: "Sign out" }).click();
       await page.getByRole("navigation", { name: "Views" }).getByRole("link", { name: "Regulator" }).click();
       await page.getByRole("button", { name: /^Sign in as Health Data Regulator/ }).click();
-      await page.getByRole("heading", { level: 1, name: "Regulator: the access trail" }).waitFor({ timeout: SLOW_MS });
+      await see(page, page.getByRole("heading", { level: 1, name: "Regulator: the access trail" }));
       const batch = page.locator("tr[data-batch]", { hasText: "root on chain matches" }).first();
-      await batch.waitFor({ timeout: SLOW_MS });
+      await see(page, batch);
+      // The service's problem (title and detail) is what the alert shows.
+      await page.getByLabel("Batch number").fill("9999");
+      await page.getByRole("button", { name: "Verify in this browser" }).click();
+      await see(page, page.getByRole("alert").getByText("No batch 9999"));
+      await see(page, page.getByRole("alert").getByText(/HTTP 404 · batch-not-found/));
       await batch.getByRole("button", { name: /^Verify batch/ }).click();
-      await page.locator('[data-result="verified-on-chain"]').waitFor({ timeout: SLOW_MS });
+      await see(page, page.locator('[data-result="verified-on-chain"]'));
 
       await page.getByLabel("Patient", { exact: true }).fill(alice.address);
       await page.getByRole("button", { name: "Search", exact: true }).click();
-      await page.locator("tr[data-seq]").first().waitFor({ timeout: SLOW_MS });
+      await see(page, page.locator("tr[data-seq]").first());
 
       const download = page.waitForEvent("download", { timeout: SLOW_MS });
       await page.getByRole("button", { name: "Download the export" }).click();
@@ -214,7 +233,7 @@ describe("web console in Chromium", () => {
       expect(lines[0]).toMatchObject({ kind: "header", chainId: 31337 });
       expect(lines.at(-1)).toMatchObject({ kind: "end" });
       expect(lines.filter((l) => l.kind === "event").length).toBeGreaterThanOrEqual(4);
-      await page.locator('[data-export="complete"]').waitFor({ timeout: SLOW_MS });
+      await see(page, page.locator('[data-export="complete"]'));
       await page.screenshot({ path: join(SCREENSHOTS, "regulator.png"), fullPage: true });
     },
     STEP_TIMEOUT_MS,
