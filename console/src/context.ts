@@ -64,7 +64,7 @@ export const ACTION_LABELS: Record<string, string> = {
 export const DECISION_LABELS: Record<string, { text: string; tone: "ok" | "bad" | "warn" | "neutral"; released: boolean }> = {
   permit: { text: "permitted", tone: "ok", released: true },
   self: { text: "permitted (own data)", tone: "ok", released: true },
-  "break-glass": { text: "break-glass", tone: "warn", released: true },
+  "break-glass": { text: "permitted: emergency access", tone: "warn", released: true },
   "no-consent": { text: "refused: no consent", tone: "bad", released: false },
   deny: { text: "refused: denied by consent", tone: "bad", released: false },
   unavailable: { text: "refused: consent state unavailable", tone: "bad", released: false },

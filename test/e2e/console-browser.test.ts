@@ -131,8 +131,11 @@ describe("web console in Chromium", () => {
     "signs a patient in with a demo account and shows her enrolment",
     async () => {
       await page.goto(`${api}/patient`);
-      await page.getByRole("button", { name: /^Sign in as patient Alice/ }).click();
+      // By keyboard: the demo account's button takes focus and Enter signs in; focus then lands on the view's heading.
+      await page.getByRole("button", { name: /^Sign in as patient Alice/ }).focus();
+      await page.keyboard.press("Enter");
       await see(page, page.getByRole("heading", { level: 1, name: "Your consents and the accesses to your data" }));
+      expect(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { tagName: string } | null } }).document.activeElement?.tagName)).toBe("H1");
       await see(page, page.locator("#account").getByText("patient Alice"));
       await see(page, page.locator(`[data-custodian="${hospital.address}"]`).getByText("St Mary's Hospital"));
     },
@@ -167,7 +170,6 @@ describe("web console in Chromium", () => {
       await see(page, entry.locator(".badge", { hasText: "permitted" }));
       await see(page, page.locator('li[data-action="record.read"][data-decision="permit"][data-verification="verified-on-chain"]'));
       await see(page, entry.getByText("verified on chain"));
-      await page.screenshot({ path: join(SCREENSHOTS, "patient.png"), fullPage: true });
     },
     STEP_TIMEOUT_MS,
   );
@@ -182,7 +184,21 @@ describe("web console in Chromium", () => {
       expect(read.status).toBe(403);
       await see(page, page.locator('li[data-action="record.read"][data-decision="no-consent"][data-verification="verified-on-chain"]'));
       await see(page, page.locator('li[data-action="record.read"][data-decision="permit"][data-verification="verified-on-chain"]'));
-      await page.screenshot({ path: join(SCREENSHOTS, "patient-revoked.png"), fullPage: true });
+
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    "flags a break-glass read with its justification in the patient's timeline",
+    async () => {
+      const labAuth = await signIn(lab);
+      const read = await call("GET", `/fhir/Observation/${recordId}?purpose=ETREAT&justification=${encodeURIComponent("Unconscious on arrival")}`, labAuth);
+      expect(read.status).toBe(200);
+      const entry = page.locator('li.break-glass[data-action="record.read"][data-decision="break-glass"]', { hasText: "Northside Lab" });
+      await see(page, entry.getByText("Unconscious on arrival"));
+      await see(page, page.locator('li[data-decision="break-glass"][data-verification="verified-on-chain"]'));
+      await page.screenshot({ path: join(SCREENSHOTS, "patient.png"), fullPage: true });
     },
     STEP_TIMEOUT_MS,
   );

@@ -129,7 +129,7 @@ function grantForm(ctx: Context, dir: Directory, chain: ViewEnv["chain"], me: st
     h(
       "div",
       { class: "checks" },
-      ctx.wellKnown.purposes.codes.filter((p) => p.code !== "ETREAT").map((p) => check("purpose", p.code, `${p.display} (${p.code})`, p.code === "TREAT")),
+      ctx.wellKnown.purposes.codes.map((p) => check("purpose", p.code, `${p.display} (${p.code})`, p.code === "TREAT")),
     ),
   );
   const effect = h(

@@ -8,9 +8,19 @@ import { verifyEvent, type Verification } from "../verify";
 
 const PAGE = 20;
 const POLL_MS = 3_000;
-/** Proofs fetched per poll: the /audit interface is rate limited per account. */
-const PROOFS_PER_TICK = 6;
+/**
+ * The /audit interface is rate limited per account (RATE_LIMIT_PER_MINUTE, 100 by default): the event
+ * list polls about 20 times a minute, so proofs are fetched at most 60 a minute — a page's worth at once,
+ * then as the budget frees up.
+ */
+const PROOFS_PER_MINUTE = 60;
+const proofTimes: number[] = [];
 const MAX_PAGES = 50;
+
+function proofBudget(): number {
+  while (proofTimes.length && proofTimes[0] < Date.now() - 60_000) proofTimes.shift();
+  return PROOFS_PER_MINUTE - proofTimes.length;
+}
 
 export interface TimelineOptions {
   /** Extra query for GET /audit/events (the service scopes it to the caller anyway). */
@@ -178,9 +188,10 @@ export function timeline(env: ViewEnv, options: TimelineOptions): HTMLElement {
         const v = verifications.get(e.id);
         return e.batchId !== null && (!v || v.state === "pending" || v.state === "error");
       })
-      .slice(0, PROOFS_PER_TICK);
+      .slice(0, Math.max(0, proofBudget()));
     for (const e of todo) {
       if (stopped) return;
+      proofTimes.push(Date.now());
       const v = await verifyEvent(ctx, chain, e);
       verifications.set(e.id, v);
       if (v.state === "error" && v.retryAfter) {
