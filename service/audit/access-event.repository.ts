@@ -67,25 +67,16 @@ export class AccessEventRepository {
     return this.dataSource.getRepository(AccessEventEntity).findOneBy({ id });
   }
 
-  /** Events from `firstSeq` on, in order, at most `limit`. */
-  eventsFrom(firstSeq: number, limit: number): Promise<AccessEventEntity[]> {
-    return this.dataSource
-      .getRepository(AccessEventEntity)
-      .createQueryBuilder("e")
-      .where("e.seq >= :firstSeq", { firstSeq })
-      .orderBy("e.seq", "ASC")
-      .limit(limit)
-      .getMany();
+  /** Events from `firstSeq` on, in order, at most `limit`. Plain SQL: the trail monitor and the anchorer read every event. */
+  async eventsFrom(firstSeq: number, limit: number): Promise<AccessEventEntity[]> {
+    const rows: RawEvent[] = await this.dataSource.query(`SELECT ${EVENT_COLUMNS} FROM access_events WHERE seq >= $1 ORDER BY seq LIMIT $2`, [firstSeq, limit]);
+    return rows.map(fromRaw);
   }
 
   /** Events with seq in [firstSeq, lastSeq], in order: what a batch's range should hold. */
-  eventsInRange(firstSeq: number, lastSeq: number): Promise<AccessEventEntity[]> {
-    return this.dataSource
-      .getRepository(AccessEventEntity)
-      .createQueryBuilder("e")
-      .where("e.seq BETWEEN :firstSeq AND :lastSeq", { firstSeq, lastSeq })
-      .orderBy("e.seq", "ASC")
-      .getMany();
+  async eventsInRange(firstSeq: number, lastSeq: number): Promise<AccessEventEntity[]> {
+    const rows: RawEvent[] = await this.dataSource.query(`SELECT ${EVENT_COLUMNS} FROM access_events WHERE seq BETWEEN $1 AND $2 ORDER BY seq`, [firstSeq, lastSeq]);
+    return rows.map(fromRaw);
   }
 
   /** The log head and the last event, read in one statement (one snapshot), for the trail monitor. */
@@ -159,4 +150,53 @@ export class AccessEventRepository {
     const result = await m.createQueryBuilder().delete().from(AccessEventEntity).where("batch_id IN (:...batchIds)", { batchIds }).execute();
     return result.affected ?? 0;
   }
+}
+
+const EVENT_COLUMNS =
+  "seq, id, time_ms, format, actor, requester, patient, action, categories, purposes, decision, consent_id, request_hash, prev_hash, leaf, batch_id, resource_type, resource_id, justification";
+
+interface RawEvent {
+  seq: string;
+  id: string;
+  time_ms: string;
+  format: number;
+  actor: string;
+  requester: string;
+  patient: string;
+  action: number;
+  categories: number;
+  purposes: number;
+  decision: number;
+  consent_id: string;
+  request_hash: string;
+  prev_hash: string;
+  leaf: string;
+  batch_id: string | null;
+  resource_type: string | null;
+  resource_id: string | null;
+  justification: string | null;
+}
+
+function fromRaw(r: RawEvent): AccessEventEntity {
+  return Object.assign(new AccessEventEntity(), {
+    seq: Number(r.seq),
+    id: r.id,
+    timeMs: Number(r.time_ms),
+    format: Number(r.format) as 1 | 2,
+    actor: r.actor,
+    requester: r.requester,
+    patient: r.patient,
+    action: Number(r.action),
+    categories: Number(r.categories),
+    purposes: Number(r.purposes),
+    decision: Number(r.decision),
+    consentId: r.consent_id,
+    requestHash: r.request_hash,
+    prevHash: r.prev_hash,
+    leaf: r.leaf,
+    batchId: r.batch_id === null ? null : Number(r.batch_id),
+    resourceType: r.resource_type,
+    resourceId: r.resource_id,
+    justification: r.justification,
+  });
 }

@@ -1,6 +1,10 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from "@nestjs/common";
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from "@nestjs/common";
 import { ChainService } from "../chain/chain.service";
+import { DEPLOYMENT } from "../chain/chain.tokens";
+import type { Deployment } from "../chain/deployment";
 import { AppConfig } from "../config/app-config";
+import { LockService, type Lease } from "../database/advisory-lock";
+import { ServiceMetaRepository } from "../database/service-meta.repository";
 import { AccessEventRepository } from "./access-event.repository";
 import { AnchorBatchRepository } from "./anchor-batch.repository";
 import type { AnchorBatchEntity } from "./audit.entities";
@@ -14,6 +18,8 @@ const PAGE_EVENTS = 5_000;
 const PAGE_BATCHES = 100;
 /** Anchored batches whose on-chain header is remembered (it never changes once anchored). */
 const CHAIN_BATCH_CACHE = 100_000;
+/** Where the instance that checks publishes its report for the others (service_meta key). */
+const STATUS_KEY = "trail-monitor:status";
 
 export interface TrailIntegrityReport {
   ok: boolean;
@@ -27,6 +33,8 @@ export interface TrailIntegrityReport {
   /** What checking has cost: events re-verified and the time spent on them. */
   eventsChecked: number;
   busyMs: number;
+  /** Whether this instance checks the trail, or reports what the instance that holds the monitor's lease found. */
+  checkedBy: "this-instance" | "another-instance";
 }
 
 /**
@@ -36,6 +44,10 @@ export interface TrailIntegrityReport {
  * TRAIL_SWEEP_EVENTS events: every batch's events, the root they build, and that root and range against
  * the chain. The first failure found is kept (the lowest seq wins), logged as an alarm without personal
  * data, and reported by /health until the service restarts and finds the trail intact.
+ *
+ * Several instances (or workers) share one trail, so one of them checks it — the holder of the monitor's
+ * lease — and publishes its report in service_meta each round; the others report that (a failure found
+ * anywhere is reported everywhere). Without the lease, every worker would re-verify every event.
  */
 @Injectable()
 export class TrailMonitor implements OnApplicationBootstrap, OnModuleDestroy {
@@ -53,12 +65,18 @@ export class TrailMonitor implements OnApplicationBootstrap, OnModuleDestroy {
   private busyMs = 0;
   /** What the chain holds for a batch id under the range asked with; a void or superseded batch is not valid. */
   private readonly chainBatches = new Map<number, { root: string; range: string; valid: boolean }>();
+  private lease: Lease | null = null;
+  /** The report of the instance that checks, when it is not this one. */
+  private published: TrailIntegrityReport | null = null;
 
   constructor(
     private readonly config: AppConfig,
+    @Inject(DEPLOYMENT) private readonly deployment: Deployment,
     private readonly events: AccessEventRepository,
     private readonly batches: AnchorBatchRepository,
     private readonly chain: ChainService,
+    private readonly locks: LockService,
+    private readonly meta: ServiceMetaRepository,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -69,10 +87,11 @@ export class TrailMonitor implements OnApplicationBootstrap, OnModuleDestroy {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running?.catch(() => undefined);
+    await this.lease?.release().catch(() => undefined);
   }
 
   report(): TrailIntegrityReport {
-    return {
+    const own: TrailIntegrityReport = {
       ok: this.failure === null,
       failure: this.failure,
       checkedThroughSeq: this.tail?.seq ?? 0,
@@ -80,7 +99,12 @@ export class TrailMonitor implements OnApplicationBootstrap, OnModuleDestroy {
       lastSweepAt: this.lastSweepAt?.toISOString() ?? null,
       eventsChecked: this.eventsChecked,
       busyMs: Math.round(this.busyMs),
+      checkedBy: "this-instance",
     };
+    if (this.lease?.held || !this.published) return own;
+    // A failure this instance found itself (its anchorer checks new events before every batch) still counts.
+    const failure = lowest(this.failure, this.published.failure);
+    return { ...this.published, ok: failure === null, failure, checkedBy: "another-instance" };
   }
 
   /** Runs one check now (or joins the one in progress). */
@@ -112,13 +136,29 @@ export class TrailMonitor implements OnApplicationBootstrap, OnModuleDestroy {
   private checkingNew?: Promise<void>;
 
   private async checkOnce(): Promise<void> {
+    if (!(await this.holdLease())) return this.follow();
     const started = performance.now();
     try {
       await this.checkNew();
       await this.sweepStep(this.config.TRAIL_SWEEP_EVENTS);
     } finally {
       this.busyMs += performance.now() - started;
+      await this.meta.set(STATUS_KEY, JSON.stringify(this.report())).catch(() => undefined);
     }
+  }
+
+  /** Whether this instance is the one that checks (taking the lease when nobody holds it). */
+  private async holdLease(): Promise<boolean> {
+    if (this.lease?.held) return true;
+    this.lease = await this.locks.tryAcquire(`trail-monitor:${this.deployment.contracts.AccessLedger.address.toLowerCase()}`);
+    if (this.lease) this.tail = null; // checking starts afresh: the others' progress is not ours
+    return this.lease !== null;
+  }
+
+  /** Another instance checks: take over its report. */
+  private async follow(): Promise<void> {
+    const stored = await this.meta.get(STATUS_KEY);
+    if (stored) this.published = JSON.parse(stored) as TrailIntegrityReport;
   }
 
   /** Events appended since the last check, and the head against the last event. */
@@ -234,9 +274,16 @@ export class TrailMonitor implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private raise(failure: TrailFailure): void {
-    if (this.failure && this.failure.seq <= failure.seq) return;
-    this.failure = failure;
+    this.failure = lowest(this.failure, failure);
+    if (this.failure !== failure) return;
     // Sequence numbers and reasons only: the alarm must not carry personal data.
     this.logger.error({ message: "Access trail integrity alarm", seq: failure.seq, reason: failure.reason, batchId: failure.batchId });
   }
+}
+
+/** The failure at the lower seq: the first place the trail goes wrong. */
+function lowest(a: TrailFailure | null, b: TrailFailure | null): TrailFailure | null {
+  if (!a) return b;
+  if (!b) return a;
+  return b.seq < a.seq ? b : a;
 }

@@ -23,6 +23,11 @@ export class ServiceMetaRepository {
     return (await this.get(key))!;
   }
 
+  /** Stores `value` under `key`, replacing any value there. */
+  async set(key: string, value: string): Promise<void> {
+    await this.dataSource.query(`INSERT INTO service_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [key, value]);
+  }
+
   /** Round-trip time of a trivial query, for health checks. */
   async ping(): Promise<number> {
     const started = performance.now();

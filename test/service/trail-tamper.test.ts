@@ -45,6 +45,7 @@ describe("a tampered trail", () => {
 
   interface Scene {
     service: TestService;
+    deployment: Awaited<ReturnType<typeof deployWithDemoRoles>>;
     db: DataSource;
     deploymentFile: string;
     events: AccessEventEntity[];
@@ -85,6 +86,7 @@ describe("a tampered trail", () => {
     const regulator = await client.signIn(walletOf("regulator", 0));
     return {
       service,
+      deployment,
       db,
       deploymentFile,
       events,
@@ -143,6 +145,27 @@ describe("a tampered trail", () => {
     const proof = await s.service.request({ method: "GET", url: `/audit/events/${id}/proof`, headers: s.regulator });
     expect([proof.status, proof.body.type]).toEqual([503, "urn:consentry:problem:trail-integrity-failure"]);
     expect(await s.verify()).toMatchObject({ code: 1, firstFailure: { seq: 5, reason: "leaf-mismatch" } });
+  });
+
+  (process.env.TEST_DATABASE_URL ? it : it.skip)("is checked by one of several instances on the database, and every instance reports the alarm", async () => {
+    const s = (current = await scene());
+    const second = await startTestService({ deployment: s.deployment, database: s.service.database, env: { CHAIN_RPC_URL: chainUrl, TRAIL_CHECK_MS: "200" } });
+    try {
+      const health = async (service: TestService) => (await service.request({ method: "GET", url: "/health" })).body;
+      // The first instance holds the monitor's lease; the second reports what it publishes instead of re-checking.
+      expect(await waitUntil(async () => (await health(second)).trail?.checkedBy === "another-instance" && (await health(second)).trail.sweeps >= 1, 10_000)).toBe(true);
+      expect((await health(s.service)).trail.checkedBy).toBe("this-instance");
+      await s.bypass(`UPDATE access_events SET decision = 1 WHERE seq = 5`);
+      expect((await s.alarm()).failure).toMatchObject({ seq: 5, reason: "leaf-mismatch" });
+      const reported = await waitUntil(async () => {
+        const res = await second.request({ method: "GET", url: "/health" });
+        return res.status === 503 && res.body.trail.failure?.seq === 5;
+      }, ALARM_DEADLINE_MS, 50);
+      expect(reported).toBe(true);
+      expect((await health(second)).trail.failure).toMatchObject({ seq: 5, reason: "leaf-mismatch" });
+    } finally {
+      await second.close();
+    }
   });
 
   it("refuses a deleted event, then names the missing seq", async () => {
