@@ -62,7 +62,14 @@ export type FirstFailure = Location & Failure & { missing?: MissingEvents };
 
 /** Thrown to stop verification at the first failure. */
 export class VerificationFailure extends Error {
-  constructor(readonly failure: FirstFailure) {
+  /**
+   * @param final the failure stands as found: a batch's own check against the chain, say, is never the
+   *   consequence of a deleted event, so no reading ahead is done to diagnose it.
+   */
+  constructor(
+    readonly failure: FirstFailure,
+    readonly final = false,
+  ) {
     super(`${failure.reason}: ${failure.detail}`);
   }
 }

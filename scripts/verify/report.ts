@@ -27,6 +27,8 @@ const IN_MEMORY_ENTRIES = 1_000;
 export class BreakGlassLog implements BreakGlassSink {
   count = 0;
   private readonly memory: string[] = [];
+  /** Entries from this seq on are not listed (see discardFrom). */
+  private cutoff = Infinity;
   private spill: { dir: string; file: string; stream: WriteStream } | null = null;
   private spillError: Error | null = null;
 
@@ -48,8 +50,18 @@ export class BreakGlassLog implements BreakGlassSink {
     this.spill.stream.write(json + "\n");
   }
 
+  discardFrom(seq: number): void {
+    this.cutoff = Math.min(this.cutoff, seq);
+  }
+
   /** The entries as JSON texts, in trail order. */
   async *entries(): AsyncGenerator<string> {
+    for await (const entry of this.all()) {
+      if (this.cutoff === Infinity || (JSON.parse(entry) as BreakGlassEntry).seq < this.cutoff) yield entry;
+    }
+  }
+
+  private async *all(): AsyncGenerator<string> {
     yield* this.memory;
     if (!this.spill) return;
     if (!this.spillError) {

@@ -127,15 +127,21 @@ export interface EndLine {
 
 export type TrailLine = HeaderLine | BatchLine | EventLine | EndLine;
 
+/**
+ * An event line as the verifier reads it: its proof's nodes as hex text, not decoded: checked and in lower
+ * case, or, read with `proofDigitsLater`, as exported (see readLine).
+ */
+export interface EventRecord extends Omit<EventLine, "proof"> {
+  proof: string[];
+}
+
+export type TrailRecord = HeaderLine | BatchLine | EventRecord | EndLine;
+
 /** A line that is not valid JSON or does not follow the spec's shape. */
 export class FormatError extends Error {}
 
-const HEX32 = /^0x[0-9a-fA-F]{64}$/;
-const HEX20 = /^0x[0-9a-fA-F]{40}$/;
 const HEX16 = /^0x[0-9a-fA-F]{32}$/;
-const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const DECIMAL = /^(0|[1-9][0-9]{0,77})$/;
-const UINT64_MAX = (1n << 64n) - 1n;
 const UINT256_MAX = (1n << 256n) - 1n;
 
 /**
@@ -143,6 +149,16 @@ const UINT256_MAX = (1n << 256n) - 1n;
  * a version 1 export's events carry no `format` or `requester` and are all format 1.
  */
 export function parseLine(text: string, exportVersion = 1): TrailLine {
+  const line = readLine(text, exportVersion);
+  return line.kind === "event" ? { ...line, proof: line.proof.map((node) => Buffer.from(node.slice(2), "hex")) } : line;
+}
+
+/**
+ * parseLine, leaving an event's proof as hex: what the verifier's loop reads (see ProofWalker). With
+ * `proofDigitsLater`, a proof node is only checked to be a string of 0x and 64 more characters: whether
+ * those are hex digits is then the caller's to check (proofNodeDigits), before it trusts anything of the line.
+ */
+export function readLine(text: string, exportVersion = 1, proofDigitsLater = false): TrailRecord {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -153,7 +169,7 @@ export function parseLine(text: string, exportVersion = 1): TrailLine {
   const o = value as Record<string, unknown>;
   switch (o.kind) {
     case "event":
-      return parseEvent(o, exportVersion);
+      return parseEvent(o, exportVersion, proofDigitsLater);
     case "batch":
       return parseBatch(o);
     case "header":
@@ -165,17 +181,27 @@ export function parseLine(text: string, exportVersion = 1): TrailLine {
   }
 }
 
-function parseEvent(o: Record<string, unknown>, exportVersion: number): EventLine {
-  if (!Array.isArray(o.proof)) throw new FormatError("proof is not an array");
-  const proof = o.proof.map(proofNode);
+function parseEvent(o: Record<string, unknown>, exportVersion: number, proofDigitsLater: boolean): EventRecord {
+  const nodes = o.proof;
+  if (!Array.isArray(nodes)) throw new FormatError("proof is not an array");
+  const proof = new Array<string>(nodes.length);
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i];
+    if (proofDigitsLater && typeof node === "string" && node.length === 66 && node.charCodeAt(0) === 48 && (node.charCodeAt(1) | 32) === 120) proof[i] = node;
+    else {
+      const lower = proofNodeDigits(node);
+      if (lower === null) throw new FormatError(PROOF_NODE_ERROR);
+      proof[i] = lower;
+    }
+  }
   const id = o.id;
   let idHex: string;
   // The spec types id as bytes16 "the event's UUID (its 16 bytes)"; the service writes the UUID form.
-  if (typeof id === "string" && UUID.test(id)) idHex = "0x" + id.replace(/-/g, "").toLowerCase();
+  if (typeof id === "string" && isUuid(id)) idHex = ("0x" + id.slice(0, 8) + id.slice(9, 13) + id.slice(14, 18) + id.slice(19, 23) + id.slice(24)).toLowerCase();
   else if (typeof id === "string" && HEX16.test(id)) idHex = id.toLowerCase();
   else throw new FormatError("id is neither a UUID nor 16-byte hex");
   const format = eventFormat(o, exportVersion);
-  const actor = hex(o, "actor", HEX20);
+  const actor = hex(o, "actor", 20);
   return {
     kind: "event",
     format,
@@ -186,15 +212,15 @@ function parseEvent(o: Record<string, unknown>, exportVersion: number): EventLin
     time: uint64(o, "time"),
     actor,
     requester: requesterOf(o, format, actor),
-    patient: hex(o, "patient", HEX20),
+    patient: hex(o, "patient", 20),
     action: uint8(o, "action"),
     categories: uint256(o, "categories"),
     purposes: uint256(o, "purposes"),
     decision: uint8(o, "decision"),
-    consentId: hex(o, "consentId", HEX32),
-    requestHash: hex(o, "requestHash", HEX32),
-    prevHash: hex(o, "prevHash", HEX32),
-    leaf: hex(o, "leaf", HEX32),
+    consentId: hex(o, "consentId", 32),
+    requestHash: hex(o, "requestHash", 32),
+    prevHash: hex(o, "prevHash", 32),
+    leaf: hex(o, "leaf", 32),
     proof,
   };
 }
@@ -210,29 +236,39 @@ function eventFormat(o: Record<string, unknown>, exportVersion: number): EventFo
 
 /** Format 1 leaves have no requester: a line may repeat the actor there, but claiming anyone else is unanchored. */
 function requesterOf(o: Record<string, unknown>, format: EventFormat, actor: string): string {
-  if (format === 2) return hex(o, "requester", HEX20);
+  if (format === 2) return hex(o, "requester", 20);
   if (o.requester === undefined) return actor;
-  if (hex(o, "requester", HEX20) !== actor) throw new FormatError("a format 1 event's requester must repeat its actor");
+  if (hex(o, "requester", 20) !== actor) throw new FormatError("a format 1 event's requester must repeat its actor");
   return actor;
 }
 
-/** Decodes a 0x-prefixed 32-byte node; Buffer.from stops at the first non-hex digit, so a short result means bad input. */
-function proofNode(node: unknown): Buffer {
-  if (typeof node === "string" && node.length === 66 && node.charCodeAt(0) === 48 && (node.charCodeAt(1) | 32) === 120) {
-    const bytes = Buffer.from(node.slice(2), "hex");
-    if (bytes.length === 32) return bytes;
+export const PROOF_NODE_ERROR = "proof has a node that is not 32-byte hex";
+
+/** A proof node, 0x (or 0X) and 64 hex digits, in lower case; null if it is not one. */
+export function proofNodeDigits(node: unknown): string | null {
+  return typeof node === "string" && node.charCodeAt(1) === 88 ? hexOf("0x" + node.slice(2), 32) : hexOf(node, 32);
+}
+
+/** 8-4-4-4-12 hex digits (either case), as the UUID pattern, without a regular expression per event. */
+function isUuid(id: string): boolean {
+  if (id.length !== 36) return false;
+  for (let i = 0; i < 36; i++) {
+    const c = id.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 45) return false;
+    } else if (c >= 128 || HEX_DIGIT[c] === 0) return false;
   }
-  throw new FormatError("proof has a node that is not 32-byte hex");
+  return true;
 }
 
 function parseBatch(o: Record<string, unknown>): BatchLine {
   if (o.pruned !== undefined && typeof o.pruned !== "boolean") throw new FormatError("pruned is not a boolean");
-  const txHash = o.txHash === undefined || o.txHash === null ? null : hex(o, "txHash", HEX32);
+  const txHash = o.txHash === undefined || o.txHash === null ? null : hex(o, "txHash", 32);
   const blockNumber = o.blockNumber === undefined || o.blockNumber === null ? null : count(o, "blockNumber");
   return {
     kind: "batch",
     batchId: count(o, "batchId"),
-    root: hex(o, "root", HEX32),
+    root: hex(o, "root", 32),
     firstSeq: uint64(o, "firstSeq"),
     lastSeq: uint64(o, "lastSeq"),
     txHash,
@@ -246,8 +282,8 @@ function parseHeader(o: Record<string, unknown>): HeaderLine {
     kind: "header",
     version: count(o, "version"),
     chainId: count(o, "chainId"),
-    accessLedger: hex(o, "accessLedger", HEX20),
-    consentRegistry: hex(o, "consentRegistry", HEX20),
+    accessLedger: hex(o, "accessLedger", 20),
+    consentRegistry: hex(o, "consentRegistry", 20),
     from: instant(o, "from"),
     to: instant(o, "to"),
     leafTypes: strings(o, "leafTypes"),
@@ -271,14 +307,29 @@ function instant(o: Record<string, unknown>, field: string): number {
   return ms;
 }
 
-function hex(o: Record<string, unknown>, field: string, pattern: RegExp): string {
-  const v = o[field];
-  if (typeof v !== "string" || !pattern.test(v)) throw new FormatError(`${field} is not ${describe(pattern)}`);
-  return v.toLowerCase();
+/** 1 for the characters 0-9, a-f; 2 for A-F; 0 for anything else (by char code, below 128). */
+const HEX_DIGIT = new Uint8Array(128);
+for (let c = 48; c <= 57; c++) HEX_DIGIT[c] = 1;
+for (let c = 97; c <= 102; c++) HEX_DIGIT[c] = 1;
+for (let c = 65; c <= 70; c++) HEX_DIGIT[c] = 2;
+
+/** `v` in lower case if it is 0x followed by exactly 2 × `bytes` hex digits (either case), else null. */
+function hexOf(v: unknown, bytes: number): string | null {
+  if (typeof v !== "string" || v.length !== 2 + 2 * bytes || v.charCodeAt(0) !== 48 || v.charCodeAt(1) !== 120) return null;
+  let kinds = 0;
+  for (let i = 2; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    const kind = c < 128 ? HEX_DIGIT[c] : 0;
+    if (kind === 0) return null;
+    kinds |= kind;
+  }
+  return kinds & 2 ? v.toLowerCase() : v;
 }
 
-function describe(pattern: RegExp): string {
-  return pattern === HEX20 ? "a 0x address" : pattern === HEX16 ? "16-byte 0x hex" : "32-byte 0x hex";
+function hex(o: Record<string, unknown>, field: string, bytes: 20 | 32): string {
+  const v = hexOf(o[field], bytes);
+  if (v === null) throw new FormatError(`${field} is not ${bytes === 20 ? "a 0x address" : "32-byte 0x hex"}`);
+  return v;
 }
 
 /** A non-negative safe integer (JSON number). */
@@ -288,12 +339,8 @@ function count(o: Record<string, unknown>, field: string): number {
   return v;
 }
 
-function uint64(o: Record<string, unknown>, field: string): number {
-  // JSON numbers: exact only up to 2^53, which every seq and millisecond time of this era fits.
-  const v = count(o, field);
-  if (BigInt(v) > UINT64_MAX) throw new FormatError(`${field} exceeds uint64`);
-  return v;
-}
+/** JSON numbers are exact only up to 2^53, which every seq and millisecond time of this era fits: a safe integer is a uint64. */
+const uint64 = count;
 
 function uint8(o: Record<string, unknown>, field: string): number {
   const v = count(o, field);
@@ -301,11 +348,19 @@ function uint8(o: Record<string, unknown>, field: string): number {
   return v;
 }
 
+/** Masks seen so far (a trail uses few): the decimal text's value without a BigInt parse each time. */
+const SMALL_DECIMALS = new Map<string, bigint>();
+
 /** categories and purposes are decimal strings in the export, so any uint256 survives JSON. */
 function uint256(o: Record<string, unknown>, field: string): bigint {
   const v = o[field];
+  if (typeof v === "string") {
+    const known = SMALL_DECIMALS.get(v);
+    if (known !== undefined) return known;
+  }
   if (typeof v !== "string" || !DECIMAL.test(v)) throw new FormatError(`${field} is not a decimal string`);
   const n = BigInt(v);
   if (n > UINT256_MAX) throw new FormatError(`${field} exceeds uint256`);
+  if (v.length <= 12 && SMALL_DECIMALS.size < 4096) SMALL_DECIMALS.set(v, n);
   return n;
 }

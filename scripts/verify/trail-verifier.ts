@@ -1,17 +1,17 @@
 import { BatchStatus, type ChainReader } from "./chain-reader";
 import { CheckQueue } from "./check-queue";
-import { checkDecision } from "./consent-check";
+import { checkDecision, isCheckedOnChain } from "./consent-check";
 import type { DeploymentInfo } from "./deployment-file";
-import { fail, VerificationFailure, type FirstFailure, type Location, type Neighbour } from "./failures";
+import { fail, VerificationFailure, type Failure, type FirstFailure, type Location, type Neighbour } from "./failures";
 import { checkHeader } from "./header-check";
 import { Keccak } from "./keccak";
-import { LeafEncoder, leafHash } from "./leaf";
+import { digestLeaf, LeafEncoder } from "./leaf";
 import { peekLine, type PeekedLine } from "./line-peek";
 import { LineSource } from "./line-source";
-import { bytesHex, hexBytes, processProof } from "./merkle";
+import { ProofWalker } from "./merkle";
 import { describeMissing, lookAhead, type BatchSoFar } from "./missing-events";
 import { TimeRangeCheck } from "./time-range";
-import { Decision, FormatError, parseLine, PURPOSE_ETREAT, ZERO_HASH, type BatchLine, type EndLine, type EventLine, type HeaderLine } from "./trail-format";
+import { Decision, FormatError, PROOF_NODE_ERROR, PURPOSE_ETREAT, readLine, ZERO_HASH, type BatchLine, type EndLine, type EventRecord, type HeaderLine } from "./trail-format";
 
 export interface BreakGlassEntry {
   seq: number;
@@ -25,6 +25,11 @@ export interface BreakGlassEntry {
 /** Receives break-glass accesses as they are verified, so the verifier itself keeps none. */
 export interface BreakGlassSink {
   add(entry: BreakGlassEntry): void;
+  /**
+   * Drops the entries from `seq` on: when the first failure turns out to lie before them (an answer from
+   * the chain about an earlier batch or consent arrives after they were read), they were never verified.
+   */
+  discardFrom?(seq: number): void;
 }
 
 /** Batches whose events were pruned by retention, merged into runs of consecutive batch ids. */
@@ -65,7 +70,10 @@ export interface VerifyOptions {
   chain: ChainReader;
   deployment: DeploymentInfo;
   breakGlass: BreakGlassSink;
-  /** Consent checks in flight at once. They wait on the chain; batching them over HTTP is what makes it fast. */
+  /**
+   * Checks waiting on the chain at once (default 4,096). They are what keeps the chain busy while the
+   * export is read, so a wide window hides the node's answering time; each holds only its question.
+   */
   window?: number;
 }
 
@@ -78,7 +86,11 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyResult>
 
 interface OpenBatch {
   line: BatchLine;
-  root: Uint8Array;
+  /**
+   * The root its events' proofs must reach: the export's, which the batch's own check (in flight while
+   * they are read) compares with the chain's; a mismatch there is reported ahead of any of its events.
+   */
+  root: string;
   /** The next seq this batch must deliver; past lastSeq once complete. */
   nextSeq: number;
 }
@@ -88,6 +100,7 @@ const CONSEQUENCES_OF_A_GAP = new Set(["sequence-gap", "proof-invalid", "hash-li
 
 class TrailVerifier {
   private readonly encoder = new LeafEncoder();
+  private readonly proofs: ProofWalker;
   private readonly window: number;
   private readonly checks = new CheckQueue();
   private readonly checked: Checked = {
@@ -111,8 +124,9 @@ class TrailVerifier {
   private previousBatch: { batchId: number; lastSeq: number; pruned: boolean } | null = null;
   /** The leaf of the event before the next one, or null when it is not in the export (mid-history, pruned). */
   private previousLeaf: string | null = null;
-  /** The last event verified, when the next seq follows it: a missing event's neighbour. */
-  private lastEvent: Neighbour | null = null;
+  /** The last event verified, when the next seq follows it (seq -1: none): a missing event's neighbour. */
+  private lastEventSeq = -1;
+  private lastEventId: string | null = null;
   private ended = false;
   private line = 0;
   /** A line that did not parse: malformed if another line follows, a cut-off export if it was the last. */
@@ -123,13 +137,13 @@ class TrailVerifier {
   private firstSeq: number | null = null;
   private lastSeq: number | null = null;
   private batchCount: number | null = null;
-  /** The next batch, requested while this one's events are checked: batch lines then rarely wait on the chain. */
 
   constructor(
     private readonly options: VerifyOptions,
     private readonly keccak: Keccak,
   ) {
-    this.window = options.window ?? 512;
+    this.window = options.window ?? 4096;
+    this.proofs = new ProofWalker(keccak);
   }
 
   async run(): Promise<VerifyResult> {
@@ -141,6 +155,7 @@ class TrailVerifier {
     } catch (error) {
       if (!(error instanceof VerificationFailure)) throw error;
       firstFailure = await this.checks.earliest(error.failure);
+      if (firstFailure.seq !== null) this.options.breakGlass.discardFrom?.(firstFailure.seq);
     }
     this.checked.chainCalls = this.options.chain.calls;
     const d = this.options.deployment;
@@ -165,25 +180,43 @@ class TrailVerifier {
   private async checkChain(): Promise<void> {
     const { chain, deployment } = this.options;
     const nowhere: Location = { seq: null, id: null, batchId: null, line: null };
-    const chainId = await chain.chainId();
-    if (chainId !== deployment.chainId) throw fail(nowhere, "chain-mismatch", `the RPC serves chain ${chainId}, the deployment is on ${deployment.chainId}`);
-    for (const [name, address] of [["AccessLedger", deployment.accessLedger], ["ConsentRegistry", deployment.consentRegistry]]) {
-      if (!(await chain.hasCode(address))) throw fail(nowhere, "chain-mismatch", `no contract at the deployment's ${name} address ${address}`);
+    // Asked together (one round trip), judged in order: the chain first, then its contracts, then the ledger's count.
+    const [chainId, ledgerCode, registryCode, batchCount] = await Promise.allSettled([
+      chain.chainId(),
+      chain.hasCode(deployment.accessLedger),
+      chain.hasCode(deployment.consentRegistry),
+      chain.batchCount(),
+    ]);
+    const value = <T>(answer: PromiseSettledResult<T>): T => {
+      if (answer.status === "rejected") throw answer.reason;
+      return answer.value;
+    };
+    if (value(chainId) !== deployment.chainId) throw fail(nowhere, "chain-mismatch", `the RPC serves chain ${value(chainId)}, the deployment is on ${deployment.chainId}`);
+    for (const [name, address, hasCode] of [["AccessLedger", deployment.accessLedger, ledgerCode], ["ConsentRegistry", deployment.consentRegistry, registryCode]] as const) {
+      if (!value(hasCode)) throw fail(nowhere, "chain-mismatch", `no contract at the deployment's ${name} address ${address}`);
     }
-    this.batchCount = await chain.batchCount();
+    this.batchCount = value(batchCount);
   }
 
   private async readExport(): Promise<void> {
     const source = new LineSource(this.options.exportFile);
     try {
-      for (let text = await source.next(); text !== null; text = await source.next()) {
+      for (;;) {
+        // Lines come without a promise each; a read of the next chunk (requested ahead) is where the
+        // chain's answers are taken in.
+        const text = source.nextSync();
+        if (text === undefined) {
+          await source.fill();
+          continue;
+        }
+        if (text === null) break;
         this.line = source.line;
         try {
-          const work = this.onLine(text);
-          if (work) await work;
+          this.onLine(text);
           if (this.checks.size >= this.window) await this.checks.settle(this.window >> 1);
         } catch (error) {
           if (!(error instanceof VerificationFailure)) throw error;
+          if (error.final) throw error;
           throw new VerificationFailure(await this.diagnose(error.failure, source));
         }
       }
@@ -193,13 +226,24 @@ class TrailVerifier {
     }
   }
 
-  private onLine(text: string): Promise<void> | void {
+  private onLine(text: string): void {
     if (text.trim() === "") return;
     if (this.unparsed) throw fail(this.unparsedAt(), "malformed-line", `line ${this.unparsed.line}: ${this.unparsed.message}`);
     this.checked.lines++;
     let parsed;
+    let leaf = "";
+    let root = "";
     try {
-      parsed = parseLine(text, this.header?.version);
+      parsed = readLine(text, this.header?.version, true);
+      if (parsed.kind === "event") {
+        // Computed first, since the proof's digits are checked on the way (see ProofWalker): a line with a
+        // node that is not hex is malformed, whatever else is wrong with it. Judged in onEvent.
+        digestLeaf(this.keccak, this.encoder, parsed);
+        leaf = "0x" + this.keccak.io.toString("hex", 0, 32);
+        const reached = this.proofs.rootOf(leaf, parsed.proof);
+        if (reached === null) throw new FormatError(PROOF_NODE_ERROR);
+        root = reached;
+      }
     } catch (error) {
       if (!(error instanceof FormatError)) throw error;
       this.unparsed = { line: this.line, message: error.message, peek: peekLine(text) };
@@ -213,7 +257,7 @@ class TrailVerifier {
       case "batch":
         return this.onBatch(parsed);
       case "event":
-        return this.onEvent(parsed);
+        return this.onEvent(parsed, leaf, root);
       case "end":
         return this.onEnd(parsed);
     }
@@ -228,7 +272,7 @@ class TrailVerifier {
     this.timeRange = new TimeRangeCheck(h.from, h.to);
   }
 
-  private async onBatch(b: BatchLine): Promise<void> {
+  private onBatch(b: BatchLine): void {
     const where: Location = { seq: b.firstSeq, id: null, batchId: b.batchId, line: this.line };
     this.closeBatch("batch");
     const prev = this.previousBatch;
@@ -236,21 +280,8 @@ class TrailVerifier {
     if (prev && b.batchId !== prev.batchId + 1) {
       throw fail(where, b.batchId > prev.batchId ? "sequence-gap" : "sequence-order", `batch ${b.batchId} follows batch ${prev.batchId}`);
     }
-    const onChain = await this.options.chain.getBatch(b.batchId, b.firstSeq, b.lastSeq);
-    if (!onChain) throw fail(where, "batch-not-on-chain", `batch ${b.batchId} is not anchored on chain`);
-    if ("rangeMismatch" in onChain) {
-      throw fail(where, "range-mismatch", `batch ${b.batchId} covers ${b.firstSeq}..${b.lastSeq} in the export, another range on chain`);
-    }
-    if (onChain.root !== b.root) throw fail(where, "root-mismatch", `batch ${b.batchId} root ${b.root} in the export, ${onChain.root} on chain`);
-    if (onChain.status !== BatchStatus.Anchored) {
-      const state = onChain.status === BatchStatus.Void ? "void" : `superseded by batch ${onChain.supersededBy}`;
-      throw fail(where, "batch-void", `batch ${b.batchId} was declared ${state} on chain`);
-    }
-    if (b.blockNumber !== null && !(await this.options.chain.anchoredIn(b.blockNumber, b.batchId, onChain.root, b.firstSeq, b.lastSeq))) {
-      throw fail(where, "anchor-mismatch", `batch ${b.batchId} was not anchored in block ${b.blockNumber}, as the export says`);
-    }
-    // The chain itself refuses non-contiguous ranges; this guards against a chain that is not the AccessLedger we expect.
-    if (prev && b.firstSeq !== prev.lastSeq + 1) throw fail(where, "sequence-gap", `batch ${b.batchId} starts at ${b.firstSeq}, after ${prev.lastSeq}`);
+    // Its events are read while the chain answers; the check's failure, if any, ranks before theirs.
+    this.checks.add(where, this.checkBatchOnChain(b, prev), { rank: b.firstSeq - 0.5, final: true });
 
     this.checked.batches++;
     if (this.firstBatch === null) {
@@ -267,10 +298,31 @@ class TrailVerifier {
       this.notePruned(b);
       this.batch = null;
       this.previousLeaf = null; // the events that would carry the link are gone
-      this.lastEvent = null;
+      this.lastEventSeq = -1;
       return;
     }
-    this.batch = { line: b, root: hexBytes(onChain.root), nextSeq: b.firstSeq };
+    this.batch = { line: b, root: b.root, nextSeq: b.firstSeq };
+    this.proofs.reset();
+  }
+
+  /** The batch line against the chain: anchored under this id for this range, with this root, in this block, not void. */
+  private async checkBatchOnChain(b: BatchLine, prev: { lastSeq: number } | null): Promise<Failure | null> {
+    const onChain = await this.options.chain.getBatch(b.batchId, b.firstSeq, b.lastSeq);
+    if (!onChain) return { reason: "batch-not-on-chain", detail: `batch ${b.batchId} is not anchored on chain` };
+    if ("rangeMismatch" in onChain) {
+      return { reason: "range-mismatch", detail: `batch ${b.batchId} covers ${b.firstSeq}..${b.lastSeq} in the export, another range on chain` };
+    }
+    if (onChain.root !== b.root) return { reason: "root-mismatch", detail: `batch ${b.batchId} root ${b.root} in the export, ${onChain.root} on chain` };
+    if (onChain.status !== BatchStatus.Anchored) {
+      const state = onChain.status === BatchStatus.Void ? "void" : `superseded by batch ${onChain.supersededBy}`;
+      return { reason: "batch-void", detail: `batch ${b.batchId} was declared ${state} on chain` };
+    }
+    if (b.blockNumber !== null && !(await this.options.chain.anchoredIn(b.blockNumber, b.batchId, onChain.root, b.firstSeq, b.lastSeq))) {
+      return { reason: "anchor-mismatch", detail: `batch ${b.batchId} was not anchored in block ${b.blockNumber}, as the export says` };
+    }
+    // The chain itself refuses non-contiguous ranges; this guards against a chain that is not the AccessLedger we expect.
+    if (prev && b.firstSeq !== prev.lastSeq + 1) return { reason: "sequence-gap", detail: `batch ${b.batchId} starts at ${b.firstSeq}, after ${prev.lastSeq}` };
+    return null;
   }
 
   /**
@@ -278,53 +330,57 @@ class TrailVerifier {
    * the sequence (a deleted event is a gap before it breaks a link or a proof), then link and proof, then
    * what the event itself says (break-glass, time, consent).
    */
-  private onEvent(e: EventLine): void {
-    const where: Location = { seq: e.seq, id: e.id, batchId: e.batchId, line: this.line };
+  private onEvent(e: EventRecord, leafHex: string, root: string): void {
     const batch = this.batch;
     if (!batch) {
-      if (this.previousBatch?.pruned) throw fail(where, "range-mismatch", `event after batch ${this.previousBatch.batchId}, which is marked pruned`);
-      throw fail(where, "malformed-line", "event before any batch line");
+      if (this.previousBatch?.pruned) throw fail(this.at(e), "range-mismatch", `event after batch ${this.previousBatch.batchId}, which is marked pruned`);
+      throw fail(this.at(e), "malformed-line", "event before any batch line");
     }
-    if (e.batchId !== batch.line.batchId) throw fail(where, "range-mismatch", `event says batch ${e.batchId} inside batch ${batch.line.batchId}`);
+    if (e.batchId !== batch.line.batchId) throw fail(this.at(e), "range-mismatch", `event says batch ${e.batchId} inside batch ${batch.line.batchId}`);
     if (batch.nextSeq > batch.line.lastSeq || e.seq > batch.line.lastSeq) {
-      throw fail(where, "range-mismatch", `event seq ${e.seq} beyond batch ${batch.line.batchId}'s last seq ${batch.line.lastSeq}`);
+      throw fail(this.at(e), "range-mismatch", `event seq ${e.seq} beyond batch ${batch.line.batchId}'s last seq ${batch.line.lastSeq}`);
     }
 
-    const leaf = leafHash(this.keccak, this.encoder, e);
     this.checked.leaves++;
-    const leafHex = bytesHex(leaf);
-    if (leafHex !== e.leaf) throw fail(where, "leaf-mismatch", `fields hash to ${leafHex} as a format ${e.format} leaf, export says ${e.leaf}`);
+    if (leafHex !== e.leaf) throw fail(this.at(e), "leaf-mismatch", `fields hash to ${leafHex} as a format ${e.format} leaf, export says ${e.leaf}`);
 
     if (e.seq !== batch.nextSeq) {
       // diagnose() reads on: if the skipped seqs never come, they were deleted (event-missing).
-      if (e.seq > batch.nextSeq) throw fail(where, "sequence-gap", `expected seq ${batch.nextSeq}, found ${e.seq}`);
-      throw fail(where, "sequence-order", `expected seq ${batch.nextSeq}, found ${e.seq} again or out of order`);
+      if (e.seq > batch.nextSeq) throw fail(this.at(e), "sequence-gap", `expected seq ${batch.nextSeq}, found ${e.seq}`);
+      throw fail(this.at(e), "sequence-order", `expected seq ${batch.nextSeq}, found ${e.seq} again or out of order`);
     }
     if (this.previousLeaf !== null) {
-      if (e.prevHash !== this.previousLeaf) throw fail(where, "hash-link-broken", `prevHash ${e.prevHash} is not the previous leaf ${this.previousLeaf}`);
+      if (e.prevHash !== this.previousLeaf) throw fail(this.at(e), "hash-link-broken", `prevHash ${e.prevHash} is not the previous leaf ${this.previousLeaf}`);
       this.checked.hashLinks++;
     }
-    const root = processProof(this.keccak, leaf, e.proof);
-    if (Buffer.compare(root, batch.root) !== 0) {
-      throw fail(where, "proof-invalid", `proof leads to ${bytesHex(root)}, batch ${batch.line.batchId}'s on-chain root is ${bytesHex(batch.root)}`);
+    if (root !== batch.root) {
+      throw fail(this.at(e), "proof-invalid", `proof leads to ${root}, batch ${batch.line.batchId}'s on-chain root is ${batch.root}`);
     }
     this.checked.proofs++;
     this.checked.events++;
     batch.nextSeq++;
     this.previousLeaf = e.leaf;
-    this.lastEvent = { seq: e.seq, id: e.id };
+    this.lastEventSeq = e.seq;
+    this.lastEventId = e.id;
 
-    if (e.decision === Decision.BreakGlass) this.onBreakGlass(e, where, batch.line);
+    if (e.decision === Decision.BreakGlass) this.onBreakGlass(e, batch.line);
     this.timeRange!.event(e.seq, e.id, e.time, this.line);
-    const check = checkDecision(this.options.chain, e);
-    if (check) {
+    if (isCheckedOnChain(e)) {
       if (e.decision === Decision.Permit) this.checked.permits++;
       else this.checked.denies++;
-      this.checks.add(where, check);
+      const verdict = checkDecision(this.options.chain, e);
+      if (verdict instanceof Promise) this.checks.add(this.at(e), verdict);
+      else if (verdict) this.checks.addFailure(this.at(e), verdict);
     }
   }
 
-  private onBreakGlass(e: EventLine, where: Location, batch: BatchLine): void {
+  /** Where an event is, for a failure. */
+  private at(e: EventRecord): Location {
+    return { seq: e.seq, id: e.id, batchId: e.batchId, line: this.line };
+  }
+
+  private onBreakGlass(e: EventRecord, batch: BatchLine): void {
+    const where = this.at(e);
     if ((e.purposes & PURPOSE_ETREAT) === 0n) throw fail(where, "break-glass-without-etreat", `break-glass with purposes ${e.purposes}`);
     // Anchored alone, a break-glass access is on chain as soon as it happens, not when a batch fills up.
     if (batch.firstSeq !== e.seq || batch.lastSeq !== e.seq) {
@@ -410,6 +466,10 @@ class TrailVerifier {
     } else {
       this.pruned.push({ fromBatch: b.batchId, toBatch: b.batchId, firstSeq: b.firstSeq, lastSeq: b.lastSeq });
     }
+  }
+
+  private get lastEvent(): Neighbour | null {
+    return this.lastEventSeq < 0 ? null : { seq: this.lastEventSeq, id: this.lastEventId };
   }
 
   /** The place to blame when no event is at fault: the next expected event of the open batch, if any. */
