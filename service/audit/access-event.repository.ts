@@ -1,5 +1,6 @@
 import { Injectable } from "@nestjs/common";
 import { DataSource, type EntityManager } from "typeorm";
+import { prepared } from "../database/prepared";
 import { CURRENT_FORMAT, leafHash, type AccessEventFields } from "./access-event";
 import { AccessEventEntity, AccessLogHeadEntity } from "./audit.entities";
 
@@ -9,6 +10,9 @@ export type AccessEventDraft = Omit<AccessEventFields, "seq" | "prevHash" | "for
   resourceId: string | null;
   justification: string | null;
 };
+
+const LOCK_HEAD = prepared("access_log_lock_head", `SELECT last_seq, last_leaf FROM access_log_head WHERE id = 1 FOR UPDATE`);
+const MOVE_HEAD = prepared("access_log_move_head", `UPDATE access_log_head SET last_seq = $1, last_leaf = $2 WHERE id = 1`);
 
 /** PostgreSQL allows 65,535 parameters per statement; 18 per row. */
 const INSERT_CHUNK_ROWS = 3_000;
@@ -34,7 +38,7 @@ export class AccessEventRepository {
   async append(drafts: readonly AccessEventDraft[]): Promise<AccessEventEntity[]> {
     // Plain SQL: this runs once per group commit, on every audited request's path.
     return this.dataSource.transaction(async (m) => {
-      const [head] = (await m.query(`SELECT last_seq, last_leaf FROM access_log_head WHERE id = 1 FOR UPDATE`)) as Array<{ last_seq: string; last_leaf: string }>;
+      const [head] = (await m.query(LOCK_HEAD)) as Array<{ last_seq: string; last_leaf: string }>;
       let seq = Number(head.last_seq);
       let prev = head.last_leaf;
       const rows = drafts.map((d) => {
@@ -58,7 +62,7 @@ export class AccessEventRepository {
           params,
         );
       }
-      await m.query(`UPDATE access_log_head SET last_seq = $1, last_leaf = $2 WHERE id = 1`, [seq, prev]);
+      await m.query(MOVE_HEAD, [seq, prev]);
       return rows;
     });
   }

@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { PGlite, PGliteOptions } from "@electric-sql/pglite";
+import { sqlText, type PreparedStatement } from "./prepared";
 
 type Release = (error?: unknown) => void;
 type ConnectCallback = (error: unknown, client: PGliteClient | null, release: Release) => void;
@@ -79,11 +80,12 @@ class PGliteClient extends EventEmitter {
     super();
   }
 
-  query(sql: string, parameters?: unknown[] | QueryCallback, callback?: QueryCallback): Promise<QueryResult> | undefined {
+  query(sql: string | PreparedStatement, parameters?: unknown[] | QueryCallback, callback?: QueryCallback): Promise<QueryResult> | undefined {
     // node-postgres also takes (sql, callback) and (sql, params, callback); TypeORM uses both styles.
     const done = typeof parameters === "function" ? parameters : callback;
     const params = Array.isArray(parameters) ? parameters : undefined;
-    const result = this.run(sql, params);
+    // One session, planned per statement by PGlite itself: a prepared statement is run by its text.
+    const result = this.run(sqlText(sql), params);
     if (!done) return result;
     result.then((r) => done(null, r), (error) => done(error));
     return undefined;

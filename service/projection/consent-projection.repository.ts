@@ -3,6 +3,12 @@ import { DataSource, type EntityManager, In, LessThan, MoreThan } from "typeorm"
 import { ConsentEntity } from "./consent.entity";
 import type { BlockRef, RegistryEvent } from "./registry-events";
 import { IndexedBlockEntity, IndexerStateEntity, RoleEventEntity } from "./indexer.entities";
+import { prepared } from "../database/prepared";
+
+const INDEXER_STATE = prepared(
+  "indexer_state",
+  `SELECT name, block_number, block_hash, block_timestamp, head_number, caught_up_at, polled_at, last_error FROM indexer_state WHERE name = $1`,
+);
 
 /** The latest indexed grant or revocation of a role for one account. */
 export interface RoleChange {
@@ -24,8 +30,29 @@ export interface IndexerCursor {
 export class ConsentProjectionRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  state(name: string): Promise<IndexerStateEntity | null> {
-    return this.dataSource.getRepository(IndexerStateEntity).findOneBy({ name });
+  /** Where indexer `name` stands. Plain SQL, prepared: an instance that does not index asks this on every request. */
+  async state(name: string): Promise<IndexerStateEntity | null> {
+    const [row] = (await this.dataSource.query(INDEXER_STATE, [name])) as Array<{
+      name: string;
+      block_number: string;
+      block_hash: string;
+      block_timestamp: string;
+      head_number: string;
+      caught_up_at: Date | null;
+      polled_at: Date | null;
+      last_error: string | null;
+    }>;
+    if (!row) return null;
+    return Object.assign(new IndexerStateEntity(), {
+      name: row.name,
+      blockNumber: Number(row.block_number),
+      blockHash: row.block_hash,
+      blockTimestamp: Number(row.block_timestamp),
+      headNumber: Number(row.head_number),
+      caughtUpAt: row.caught_up_at === null ? null : new Date(row.caught_up_at),
+      polledAt: row.polled_at === null ? null : new Date(row.polled_at),
+      lastError: row.last_error,
+    });
   }
 
   /** Applies the events of a block range, records the blocks and moves the cursor, atomically. */

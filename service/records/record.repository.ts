@@ -1,5 +1,6 @@
 import { Injectable } from "@nestjs/common";
 import { DataSource, type EntityManager } from "typeorm";
+import { prepared } from "../database/prepared";
 import { RecordEntity, RecordKeyEntity, RecordVersionEntity } from "./record.entities";
 
 export type WrappedKey = Pick<RecordKeyEntity, "wrappedKey" | "keyVersion">;
@@ -55,6 +56,14 @@ export class RecordWriter {
   }
 }
 
+const LATEST_WITH_KEY = prepared(
+  "record_latest_with_key",
+  `SELECT v.resource_type, v.id, v.version_id, v.patient, v.custodian, v.category, v.last_updated, v.iv, v.auth_tag, v.ciphertext, k.wrapped_key, k.key_version
+     FROM records r JOIN record_versions v ON v.resource_type = r.resource_type AND v.id = r.id AND v.version_id = r.version_id
+     LEFT JOIN record_keys k ON k.patient = v.patient
+    WHERE r.resource_type = $1 AND r.id = $2`,
+);
+
 /** Joins a version to its record's head when it is the latest. */
 const CURRENT = "r.resourceType = v.resourceType AND r.id = v.id AND r.versionId = v.versionId";
 
@@ -79,10 +88,7 @@ export class RecordRepository {
    */
   async latestWithKey(resourceType: string, id: string): Promise<{ version: RecordVersionEntity; key: WrappedKey | null } | null> {
     const rows: Array<RawVersion & { wrapped_key: Buffer | null; key_version: number | null }> = await this.dataSource.query(
-      `SELECT v.resource_type, v.id, v.version_id, v.patient, v.custodian, v.category, v.last_updated, v.iv, v.auth_tag, v.ciphertext, k.wrapped_key, k.key_version
-         FROM records r JOIN record_versions v ON v.resource_type = r.resource_type AND v.id = r.id AND v.version_id = r.version_id
-         LEFT JOIN record_keys k ON k.patient = v.patient
-        WHERE r.resource_type = $1 AND r.id = $2`,
+      LATEST_WITH_KEY,
       [resourceType, id],
     );
     const row = rows[0];
