@@ -14,8 +14,11 @@ export type AccessEventDraft = Omit<AccessEventFields, "seq" | "prevHash" | "for
 const LOCK_HEAD = prepared("access_log_lock_head", `SELECT last_seq, last_leaf FROM access_log_head WHERE id = 1 FOR UPDATE`);
 const MOVE_HEAD = prepared("access_log_move_head", `UPDATE access_log_head SET last_seq = $1, last_leaf = $2 WHERE id = 1`);
 
-/** PostgreSQL allows 65,535 parameters per statement; 18 per row. */
-const INSERT_CHUNK_ROWS = 3_000;
+const INSERT_EVENTS = prepared(
+  "access_log_insert",
+  `INSERT INTO access_events (seq, id, time_ms, format, actor, requester, patient, action, categories, purposes, decision, consent_id, request_hash, prev_hash, leaf, resource_type, resource_id, justification)
+   SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::smallint[], $5::text[], $6::text[], $7::text[], $8::smallint[], $9::integer[], $10::integer[], $11::smallint[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[])`,
+);
 
 export interface TrailQuery {
   patient?: string;
@@ -47,21 +50,12 @@ export class AccessEventRepository {
         prev = "0x" + leafHash(fields).toString("hex");
         return { ...d, format: CURRENT_FORMAT, seq, prevHash: fields.prevHash, leaf: prev, batchId: null } as AccessEventEntity;
       });
-      for (let i = 0; i < rows.length; i += INSERT_CHUNK_ROWS) {
-        const chunk = rows.slice(i, i + INSERT_CHUNK_ROWS);
-        const params: unknown[] = [];
-        const tuples = chunk.map((r) => {
-          const values = [r.seq, r.id, r.timeMs, r.format, r.actor, r.requester, r.patient, r.action, r.categories, r.purposes, r.decision, r.consentId, r.requestHash, r.prevHash, r.leaf, r.resourceType, r.resourceId, r.justification];
-          const base = params.length;
-          params.push(...values);
-          return `(${values.map((_, k) => `$${base + k + 1}`).join(", ")})`;
-        });
-        await m.query(
-          `INSERT INTO access_events (seq, id, time_ms, format, actor, requester, patient, action, categories, purposes, decision, consent_id, request_hash, prev_hash, leaf, resource_type, resource_id, justification)
-           VALUES ${tuples.join(", ")}`,
-          params,
-        );
-      }
+      // One statement of fixed text whatever the group's size (a column per array), so it is planned once.
+      const column = <K extends keyof AccessEventEntity>(key: K) => rows.map((r) => r[key]);
+      await m.query(INSERT_EVENTS, [
+        column("seq"), column("id"), column("timeMs"), column("format"), column("actor"), column("requester"), column("patient"), column("action"), column("categories"),
+        column("purposes"), column("decision"), column("consentId"), column("requestHash"), column("prevHash"), column("leaf"), column("resourceType"), column("resourceId"), column("justification"),
+      ]);
       await m.query(MOVE_HEAD, [seq, prev]);
       return rows;
     });
