@@ -77,7 +77,9 @@ export class ProofWalker {
       const parent = this.hashPair(node, sibling);
       if (parent === null) return null;
       if (this.known.size < this.capacity) {
-        this.known.set(node, { sibling, parent, up: undefined });
+        // Stored under both children, for the proofs that come up through either; but no other proof
+        // comes up through this event's own leaf.
+        if (i > 0) this.known.set(node, { sibling, parent, up: undefined });
         this.known.set(sibling, { sibling: node, parent, up: undefined });
       }
       node = parent;

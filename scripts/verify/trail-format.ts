@@ -184,15 +184,14 @@ export function readLine(text: string, exportVersion = 1, proofDigitsLater = fal
 function parseEvent(o: Record<string, unknown>, exportVersion: number, proofDigitsLater: boolean): EventRecord {
   const nodes = o.proof;
   if (!Array.isArray(nodes)) throw new FormatError("proof is not an array");
-  const proof = new Array<string>(nodes.length);
+  // With the digits left for later, the parsed array itself is the proof (no copy).
+  const proof: string[] = proofDigitsLater ? nodes : new Array<string>(nodes.length);
   for (let i = 0; i < nodes.length; i++) {
-    const node = nodes[i];
-    if (proofDigitsLater && typeof node === "string" && node.length === 66 && node.charCodeAt(0) === 48 && (node.charCodeAt(1) | 32) === 120) proof[i] = node;
-    else {
-      const lower = proofNodeDigits(node);
-      if (lower === null) throw new FormatError(PROOF_NODE_ERROR);
-      proof[i] = lower;
-    }
+    const node: unknown = nodes[i];
+    if (proofDigitsLater && typeof node === "string" && node.length === 66 && node.charCodeAt(0) === 48 && (node.charCodeAt(1) | 32) === 120) continue;
+    const lower = proofNodeDigits(node);
+    if (lower === null) throw new FormatError(PROOF_NODE_ERROR);
+    proof[i] = lower;
   }
   const id = o.id;
   let idHex: string;
