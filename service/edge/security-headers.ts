@@ -1,6 +1,7 @@
 import cors from "@fastify/cors";
-import helmet from "@fastify/helmet";
 import type { NestFastifyApplication } from "@nestjs/platform-fastify";
+import helmet, { type HelmetOptions } from "helmet";
+import type { IncomingMessage, ServerResponse } from "node:http";
 
 /**
  * Browser-facing protections: nosniff, no framing, no referrer, a Content-Security-Policy under which the
@@ -13,7 +14,7 @@ export async function installSecurityHeaders(
   app: NestFastifyApplication,
   options: { tls: boolean; corsOrigins: string[]; chainOrigins?: string[] },
 ): Promise<void> {
-  await app.register(helmet, {
+  const headers = helmetHeaders({
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {
@@ -36,6 +37,15 @@ export async function installSecurityHeaders(
     strictTransportSecurity: options.tls ? { maxAge: 31_536_000, includeSubDomains: true } : false,
     crossOriginEmbedderPolicy: false,
   });
+  // Helmet's headers are the same for every answer: computed once, set by one hook (errors and 404s included).
+  // (@fastify/helmet rebuilt helmet's middleware, parsing the CSP again, on every request.)
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook("onRequest", (_request, reply, done) => {
+      reply.headers(headers);
+      done();
+    });
   await app.register(cors, {
     origin: options.corsOrigins.length > 0 ? options.corsOrigins : false,
     methods: ["GET", "POST", "PUT"],
@@ -51,4 +61,18 @@ export async function installSecurityHeaders(
       const own = reply.statusCode < 400 ? (request.routeOptions.config as { cacheControl?: string } | undefined)?.cacheControl : undefined;
       reply.header("cache-control", own ?? "no-store");
     });
+}
+
+/** The headers helmet sets for `options`, as a plain object (helmet's middleware run once on a recording response). */
+function helmetHeaders(options: HelmetOptions): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const recorder = {
+    setHeader: (name: string, value: unknown) => void (headers[name.toLowerCase()] = String(value)),
+    removeHeader: (name: string) => void delete headers[name.toLowerCase()],
+    getHeader: (name: string) => headers[name.toLowerCase()],
+  };
+  let failed: unknown;
+  helmet(options)({} as IncomingMessage, recorder as unknown as ServerResponse, (error?: unknown) => (failed = error));
+  if (failed) throw failed;
+  return headers;
 }
