@@ -18,7 +18,9 @@ export function pgliteDriver(options: PGliteOptions = {}): { Pool: new () => unk
   const instance = (): Promise<PGlite> => {
     db ??= (async () => {
       const { PGlite, types } = await import("@electric-sql/pglite");
-      return PGlite.create({
+      const pg = await PGlite.create({
+        // One session in one process: PostgreSQL's default 128 MB of shared buffers only costs memory here.
+        postgresqlconf: ["shared_buffers = 16MB"],
         ...options,
         parsers: {
           // node-postgres returns bytea as Buffer; keep the two drivers interchangeable.
@@ -26,6 +28,11 @@ export function pgliteDriver(options: PGliteOptions = {}): { Pool: new () => unk
           ...options.parsers,
         },
       });
+      // Creating the database runs initdb in a WebAssembly instance of its own (about 300 MB) that is garbage
+      // once the database is up; V8 would keep it until memory pressure. Collect it now where we may (--expose-gc).
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (gc) setImmediate(gc); // after this turn, when initdb's instance is no longer referenced
+      return pg;
     })();
     return db;
   };
