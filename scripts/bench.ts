@@ -5,6 +5,7 @@
  *   group commit      access events committed per second, grouped vs one transaction each
  *   merkle            building a 10,000-leaf tree, hash-wasm loop vs @openzeppelin/merkle-tree
  *   decision          POST /consent-decisions latency vs GET /health through the same HTTP stack
+ *   gas by size       gas per access when a batch holds 1, 100, 1,000 and 10,000 events
  *   anchoring         gas per access at the default batch size vs one access per batch
  *   freshness         time from a revocation being mined to the first refusal (API and direct on chain)
  *
@@ -12,7 +13,7 @@
  */
 import "reflect-metadata";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-import { BrowserProvider, Contract, Wallet, ZeroAddress } from "ethers";
+import { BrowserProvider, Contract, Wallet, ZeroAddress, type Signer } from "ethers";
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -50,6 +51,9 @@ async function main(): Promise<void> {
     institutions: [demoAccount("institution", 0).address, demoAccount("institution", 1).address],
     regulators: [demoAccount("regulator").address],
   });
+
+  report.gasBySize = await benchGasBySize(admin);
+  print("gas by size", report.gasBySize);
 
   const app = await start(deployment, provider, {});
   try {
@@ -219,6 +223,23 @@ async function benchAnchoring(app: App, provider: BrowserProvider, deployment: D
     gasPerAccessAnchoredAlone: round(baseline),
     saving: round(baseline / (gas / events)),
   };
+}
+
+/**
+ * Gas per access by batch size: one AccessLedger.anchor per size on a ledger of its own, exactly the call the
+ * anchoring service makes (a root, the batch id and its range). Its cost does not depend on the batch's size.
+ */
+async function benchGasBySize(admin: Signer) {
+  const { deployment } = await deployContracts(admin, "bench-gas", { anchorers: [await admin.getAddress()] });
+  const ledger = new Contract(deployment.contracts.AccessLedger.address, loadArtifact("AccessLedger").abi, admin);
+  const out: Array<{ events: number; gas: number; gasPerAccess: number }> = [];
+  let firstSeq = 1;
+  for (const [i, events] of [1, 100, 1_000, 10_000].entries()) {
+    const receipt = await (await ledger.anchor(i + 1, "0x" + randomBytes(32).toString("hex"), firstSeq, firstSeq + events - 1)).wait();
+    out.push({ events, gas: Number(receipt.gasUsed), gasPerAccess: round(Number(receipt.gasUsed) / events) });
+    firstSeq += events;
+  }
+  return out;
 }
 
 async function settle(ledger: Contract, app: App): Promise<void> {
