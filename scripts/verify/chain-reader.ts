@@ -236,8 +236,24 @@ export class ChainReader {
   /** getConsent's answer if it has come. */
   peekConsent(consentId: string): Peeked<OnChainConsent | null> {
     const answer = this.consents.get(consentId);
-    return answer?.done ? answer.value! : NOT_YET;
+    if (answer?.done) return answer.value!;
+    // Checks waiting on one answer share its promise: a waiting check costs little.
+    this.missed = answer ? () => answer.promise : () => this.getConsent(consentId);
+    return NOT_YET;
   }
+
+  /**
+   * What the last peek that answered NOT_YET would ask the chain (taking it clears it): once that has come,
+   * the same peek answers from the cache (unless the answer is not final, as for an instant at or after
+   * the chain's clock).
+   */
+  takeMissed(): (() => Promise<unknown>) | null {
+    const missed = this.missed;
+    this.missed = null;
+    return missed;
+  }
+
+  private missed: (() => Promise<unknown>) | null = null;
 
   /** Whether `account` was an institution at unix second `at`, from the chain's membership record. */
   async isInstitutionAt(account: string, at: number): Promise<boolean> {
@@ -252,8 +268,9 @@ export class ChainReader {
   /** isInstitutionAt's answer if the cached record is final at `at`. */
   peekIsInstitutionAt(account: string, at: number): Peeked<boolean> {
     const answer = this.memberships.get(account);
-    if (!answer?.done || at >= answer.value!.finalBefore) return NOT_YET;
-    return memberAt(answer.value!, at);
+    if (answer?.done && at < answer.value!.finalBefore) return memberAt(answer.value!, at);
+    this.missed = answer?.done ? () => this.isInstitutionAt(account, at) : () => this.membershipOf(account).promise;
+    return NOT_YET;
   }
 
   private membershipOf(account: string): Answer<MembershipHistory> {
@@ -282,9 +299,18 @@ export class ChainReader {
   peekDecide(patient: string, requester: string, categories: bigint, purposes: bigint, at: number): Peeked<ChainDecisionResult> {
     const timeline = this.timelines.get(patient);
     const membership = this.memberships.get(requester);
-    if (!timeline?.done || !membership?.done) return NOT_YET;
+    if (!timeline?.done) {
+      this.missed = () => this.timelineOf(patient).promise;
+      return NOT_YET;
+    }
+    if (!membership?.done) {
+      this.missed = () => this.membershipOf(requester).promise;
+      return NOT_YET;
+    }
     const answer = this.decisions.get(decisionKey(patient, requester, categories, purposes, at, timeline.value!, membership.value!));
-    return answer?.done ? answer.value! : NOT_YET;
+    if (answer?.done) return answer.value!;
+    this.missed = answer ? () => answer.promise : () => this.decide(patient, requester, categories, purposes, at);
+    return NOT_YET;
   }
 
   private async loadDecision(patient: string, requester: string, categories: bigint, purposes: bigint, at: number): Promise<ChainDecisionResult> {

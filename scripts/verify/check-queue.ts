@@ -6,8 +6,12 @@ interface PendingCheck {
   rank: number;
   /** Its failure is the verdict as it stands: no reading ahead turns it into another (see VerificationFailure.final). */
   final: boolean;
-  outcome: Promise<{ failure: Failure | null } | { error: unknown }>;
+  /** The check's answer, once it has come. */
+  result: CheckResult | null;
+  outcome: Promise<CheckResult>;
 }
+
+type CheckResult = { failure: Failure | null } | { error: unknown };
 
 export interface CheckOptions {
   /** Trail order (default: the seq of `where`, or last when it has none). */
@@ -23,16 +27,22 @@ export interface CheckOptions {
  * line being read.
  */
 export class CheckQueue {
-  private readonly pending: PendingCheck[] = [];
+  private pending: PendingCheck[] = [];
+  /** pending[head] is the oldest check still queued. */
+  private head = 0;
 
   get size(): number {
-    return this.pending.length;
+    return this.pending.length - this.head;
   }
 
   add(where: Location, check: Promise<Failure | null>, options: CheckOptions = {}): void {
+    const entry: PendingCheck = { where, rank: options.rank ?? where.seq ?? Infinity, final: options.final ?? false, result: null, outcome: null! };
     // Settle into a value at once so a rejection is never "unhandled" while it waits its turn.
-    const outcome = check.then((failure) => ({ failure }), (error: unknown) => ({ error }));
-    this.pending.push({ where, rank: options.rank ?? where.seq ?? Infinity, final: options.final ?? false, outcome });
+    entry.outcome = check.then(
+      (failure) => (entry.result = { failure }),
+      (error: unknown) => (entry.result = { error }),
+    );
+    this.pending.push(entry);
   }
 
   /** A check whose verdict is already known (the chain's answers were cached): a failure waits its turn like any other. */
@@ -40,13 +50,31 @@ export class CheckQueue {
     this.add(where, Promise.resolve(failure));
   }
 
+  /** Takes the checks that have answered off the front, without waiting; throws the first failure among them. */
+  drain(): void {
+    while (this.head < this.pending.length) {
+      const entry = this.pending[this.head];
+      if (entry.result === null) return;
+      this.takeHead();
+      judge(entry, entry.result);
+    }
+  }
+
   /** Waits for checks in order until at most `keep` are in flight; throws the first failure in trail order. */
   async settle(keep: number): Promise<void> {
-    while (this.pending.length > keep) {
-      const { where, outcome, final } = this.pending.shift()!;
-      const result = await outcome;
-      if ("error" in result) throw result.error;
-      if (result.failure) throw new VerificationFailure({ ...where, ...result.failure }, final);
+    while (this.size > keep) {
+      const entry = this.pending[this.head];
+      const result = await entry.outcome;
+      this.takeHead();
+      judge(entry, result);
+    }
+  }
+
+  private takeHead(): void {
+    this.pending[this.head++] = undefined!;
+    if (this.head >= 1024 && 2 * this.head >= this.pending.length) {
+      this.pending = this.pending.slice(this.head);
+      this.head = 0;
     }
   }
 
@@ -56,7 +84,9 @@ export class CheckQueue {
    * an RPC error before the failure does, since that check's verdict is unknown.
    */
   async earliest(failure: FirstFailure): Promise<FirstFailure> {
-    const pending = this.pending.splice(0);
+    const pending = this.pending.slice(this.head);
+    this.pending = [];
+    this.head = 0;
     const outcomes = await Promise.all(pending.map((p) => p.outcome));
     const limit = failure.seq ?? Infinity;
     // Checks are queued in trail order, and only after their event's own checks passed; a tampered export
@@ -69,4 +99,9 @@ export class CheckQueue {
     }
     return failure;
   }
+}
+
+function judge({ where, final }: PendingCheck, result: CheckResult): void {
+  if ("error" in result) throw result.error;
+  if (result.failure) throw new VerificationFailure({ ...where, ...result.failure }, final);
 }

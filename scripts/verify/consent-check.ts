@@ -24,7 +24,21 @@ export function checkDecision(chain: ChainReader, e: ConsentQuestion): Failure |
   const rule = e.decision === Decision.Permit ? permitRule : denyRule;
   const verdict = rule(chain, e);
   // What waits on the chain keeps only the question, not the event's line and proof.
-  return verdict === NOT_YET ? askingTheChain(chain, questionOf(e), rule) : verdict;
+  return verdict === NOT_YET ? whenAnswered(chain, questionOf(e), rule, chain.takeMissed(), 0) : verdict;
+}
+
+/**
+ * Waits for the answer the rule stopped at, which the cache then holds, and evaluates the rule again: a
+ * round per answer (consent, membership, decision). Waiting costs a closure and a promise, so thousands
+ * of checks can wait at once while the export is read on. An answer the cache cannot hold (not final),
+ * or more rounds than a rule has, hands the check to askingTheChain, which keeps answers of its own.
+ */
+function whenAnswered(chain: ChainReader, e: ConsentQuestion, rule: Rule, missed: (() => Promise<unknown>) | null, round: number): Promise<Failure | null> {
+  if (!missed || round > 3) return askingTheChain(chain, e, rule);
+  return missed().then(() => {
+    const verdict = rule(chain, e);
+    return verdict === NOT_YET ? whenAnswered(chain, e, rule, chain.takeMissed(), round + 1) : verdict;
+  });
 }
 
 /** What a consent check reads of an event. */

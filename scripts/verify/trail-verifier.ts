@@ -213,6 +213,8 @@ class TrailVerifier {
         this.line = source.line;
         try {
           this.onLine(text);
+          // Answered checks leave at once (memory holds only those in flight); a full window waits.
+          this.checks.drain();
           if (this.checks.size >= this.window) await this.checks.settle(this.window >> 1);
         } catch (error) {
           if (!(error instanceof VerificationFailure)) throw error;

@@ -8,6 +8,8 @@ import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { AbiCoder, getAddress, Interface, keccak256 } from "ethers";
 import fc from "fast-check";
 import { BoundedMap } from "../../scripts/verify/bounded-map";
+import { CheckQueue } from "../../scripts/verify/check-queue";
+import { VerificationFailure, type Failure } from "../../scripts/verify/failures";
 import { BATCH_ANCHORED, ChainReader, KNOWN_ERRORS, LEDGER_CALLS, REGISTRY_CALLS } from "../../scripts/verify/chain-reader";
 import { Keccak } from "../../scripts/verify/keccak";
 import { digestLeaf, LeafEncoder } from "../../scripts/verify/leaf";
@@ -276,6 +278,48 @@ describe("bounded cache", () => {
       expect(m.get("hot")).toBe(1);
       m.set(`cold ${i}`, i);
     }
+  });
+});
+
+describe("checks in flight", () => {
+  const at = (seq: number) => ({ seq, id: `e${seq}`, batchId: 1, line: seq + 2 });
+  const failure = (reason: Failure["reason"]): Failure => ({ reason, detail: "x" });
+  const later = <T>(value: T, ms: number) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
+
+  it("drains answered checks off the front without waiting, stopping at one still in flight, and throws the first failure", async () => {
+    const queue = new CheckQueue();
+    queue.add(at(1), Promise.resolve(null));
+    queue.add(at(2), later(null, 20));
+    queue.add(at(3), Promise.resolve(failure("consent-mismatch")));
+    await Promise.resolve();
+    await Promise.resolve();
+    queue.drain();
+    expect(queue.size).toBe(2); // seq 1 gone; seq 2 still in flight holds seq 3 back
+    await later(null, 30);
+    let thrown: unknown;
+    try {
+      queue.drain();
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(VerificationFailure);
+    expect((thrown as VerificationFailure).failure).toMatchObject({ seq: 3, reason: "consent-mismatch" });
+  });
+
+  it("ranks a batch's own check before its first event's failure, and reports it as final", async () => {
+    const queue = new CheckQueue();
+    queue.add(at(10), later(failure("root-mismatch"), 10), { rank: 9.5, final: true });
+    expect(await queue.earliest({ ...at(10), reason: "proof-invalid", detail: "y" })).toMatchObject({ seq: 10, reason: "root-mismatch" });
+    const again = new CheckQueue();
+    again.add(at(10), Promise.resolve(failure("batch-not-on-chain")), { rank: 9.5, final: true });
+    await expect(again.settle(0)).rejects.toMatchObject({ final: true, failure: { reason: "batch-not-on-chain" } });
+  });
+
+  it("finds the earliest failure in flight even when a tampered export queued checks out of seq order", async () => {
+    const queue = new CheckQueue();
+    queue.add(at(20), Promise.resolve(failure("deny-mismatch")));
+    queue.add(at(5), later(failure("consent-mismatch"), 5));
+    expect(await queue.earliest({ ...at(30), reason: "leaf-mismatch", detail: "z" })).toMatchObject({ seq: 5 });
   });
 });
 
