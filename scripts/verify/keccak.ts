@@ -28,10 +28,11 @@ const KECCAK_PADDING = 0x01;
  *
  * The hot paths skip hash-wasm's JavaScript wrapper (a view and a copy per update, a copy per digest):
  * they write their input into the module's own I/O buffer (`io`) and make one WebAssembly call, whose
- * digest lands at the buffer's start. hash-wasm does not export its instance, so `create` notes the one
- * WebAssembly.instantiate hands back while createKeccak runs, and uses it only if it computes exactly what
- * the library's public hasher computes on a set of inputs (block boundaries included). Otherwise `io` is
- * an ordinary buffer hashed through the public API: slower, same results.
+ * digest lands at the buffer's start. hash-wasm does not export its instance, so `create` notes the ones
+ * WebAssembly.instantiate hands back while createKeccak runs, and uses one only if it is the new hasher's
+ * own (its input lands in that instance's buffer) and computes exactly what the library's public hasher
+ * computes on a set of inputs (block boundaries included). Otherwise `io` is an ordinary buffer hashed
+ * through the public API: slower, same results.
  */
 export class Keccak {
   private io_: Buffer;
@@ -47,14 +48,14 @@ export class Keccak {
     // One at a time, so that one creation's note-taking never wraps another's.
     const created = creating.then(async () => {
       const { hasher, instances } = await createNotingInstances();
-      const direct = instances.map((i) => i.exports as unknown as KeccakExports).find((e) => agreesWith(e, hasher)) ?? null;
+      const direct = instances.map((i) => i.exports as unknown as KeccakExports).find((e) => isHashersOwn(e, hasher) && agreesWith(e, hasher)) ?? null;
       return new Keccak(hasher, direct);
     });
     creating = created.catch(() => undefined);
     return created;
   }
 
-  /** Whether hashing skips hash-wasm's wrapper (reported by tests and the bench; the results are the same). */
+  /** Whether hashing skips hash-wasm's wrapper (the tests check it does; the results are the same either way). */
   get isDirect(): boolean {
     return this.direct !== null;
   }
@@ -118,6 +119,20 @@ async function createNotingInstances(): Promise<{ hasher: IHasher; instances: Wa
     return { hasher: await createKeccak(256), instances };
   } finally {
     Wasm.instantiate = original;
+  }
+}
+
+/** Is this the instance `hasher` works in (and no other library's)? Its input lands in the instance's buffer. */
+function isHashersOwn(e: KeccakExports, hasher: IHasher): boolean {
+  try {
+    if (!(e.memory instanceof Wasm.Memory) || typeof e.Hash_GetBuffer !== "function") return false;
+    const marker = Buffer.from(Array.from({ length: 48 }, (_, i) => (i * 37 + 11) & 0xff));
+    hasher.init().update(marker);
+    const owned = ioView(e).subarray(0, marker.length).equals(marker);
+    hasher.init();
+    return owned;
+  } catch {
+    return false;
   }
 }
 
