@@ -1,4 +1,4 @@
-import type { DataSourceOptions } from "typeorm";
+import type { DataSource, DataSourceOptions } from "typeorm";
 import { Init1764140000000 } from "./migrations/1764140000000-Init";
 import { ChainTransactions1764150000000 } from "./migrations/1764150000000-ChainTransactions";
 import { ConsentLifecycle1764160000000 } from "./migrations/1764160000000-ConsentLifecycle";
@@ -54,4 +54,32 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
     return { ...common, url: settings.DATABASE_URL, extra: { max: 10, connectionTimeoutMillis: 5_000 } };
   }
   return { ...common, driver: pgliteDriver(settings.PGLITE_DATA_DIR ? { dataDir: settings.PGLITE_DATA_DIR } : {}) };
+}
+
+/**
+ * Runs pending migrations while holding a PostgreSQL advisory lock, so instances (or workers) booting together
+ * on a fresh database migrate one at a time: TypeORM's own migration run takes no lock, and two concurrent
+ * runs collide (seen: a worker crashing on a duplicate CREATE TABLE). The others wait, then find nothing to do.
+ * PGlite lives in one process and has one session, so it migrates without the lock.
+ */
+export async function migrateExclusively(dataSource: DataSource, settings: DatabaseSettings): Promise<DataSource> {
+  try {
+    if (!settings.DATABASE_URL) {
+      await dataSource.runMigrations({ transaction: "each" });
+      return dataSource;
+    }
+    const session = dataSource.createQueryRunner();
+    await session.connect();
+    try {
+      await session.query(`SELECT pg_advisory_lock(hashtext('consentry:migrations'))`);
+      await dataSource.runMigrations({ transaction: "each" });
+    } finally {
+      await session.query(`SELECT pg_advisory_unlock(hashtext('consentry:migrations'))`).catch(() => undefined);
+      await session.release();
+    }
+    return dataSource;
+  } catch (error) {
+    await dataSource.destroy().catch(() => undefined);
+    throw error;
+  }
 }

@@ -1,8 +1,8 @@
 import { type DynamicModule, Global, Module } from "@nestjs/common";
 import { TypeOrmModule } from "@nestjs/typeorm";
-import { DataSource } from "typeorm";
+import { DataSource, type DataSourceOptions } from "typeorm";
 import type { AppConfig } from "../config/app-config";
-import { dataSourceOptions } from "./data-source";
+import { dataSourceOptions, migrateExclusively } from "./data-source";
 import { ServiceMetaEntity } from "./service-meta.entity";
 import { ServiceMetaRepository } from "./service-meta.repository";
 
@@ -16,7 +16,8 @@ export class DatabaseModule {
         TypeOrmModule.forFeature([ServiceMetaEntity]),
         TypeOrmModule.forRootAsync({
           useFactory: () => ({ ...dataSourceOptions(config), autoLoadEntities: true, retryAttempts: 0 }),
-          dataSourceFactory: async (options) => new DataSource(options!).initialize(),
+          // Migrations run after connecting, one instance at a time (migrateExclusively), not by TypeORM at initialize.
+          dataSourceFactory: async (options) => migrateExclusively(await new DataSource({ ...options!, migrationsRun: false } as DataSourceOptions).initialize(), config),
         }),
       ],
       providers: [ServiceMetaRepository],

@@ -48,6 +48,20 @@ describe("service boot", () => {
     });
   });
 
+  (process.env.TEST_DATABASE_URL ? it : it.skip)("boots several instances at once on a fresh database: they migrate one at a time", async () => {
+    const database = await testDatabase();
+    const started: TestService[] = [];
+    try {
+      const boots = await Promise.allSettled([0, 1, 2].map(() => startTestService({ deployment, provider: chain.provider, database })));
+      for (const boot of boots) if (boot.status === "fulfilled") started.push(boot.value);
+      expect(boots.map((b) => (b.status === "rejected" ? String(b.reason).slice(0, 200) : "ok"))).toEqual(["ok", "ok", "ok"]);
+      for (const service of started) expect((await service.request({ method: "GET", url: "/health" })).body.database.ok).toBe(true);
+    } finally {
+      for (const service of started) await service.close();
+      await database.drop();
+    }
+  });
+
   it("refuses to start when the chain id differs from the deployment's", async () => {
     await expect(startTestService({ deployment: { ...deployment, chainId: 1 }, provider: chain.provider })).rejects.toThrow(
       "The chain has chainId 31337 but the deployment file is for chainId 1",
