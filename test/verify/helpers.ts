@@ -37,7 +37,7 @@ export interface CliRun {
   maxRssKB?: number;
 }
 
-/** Runs scripts/verify.ts as `npm run verify` would (ts-node, transpile only), optionally under /usr/bin/time -v. */
+/** Runs the verifier from its source (ts-node, transpile only; `npm run verify` runs the same code bundled), optionally under /usr/bin/time -v. */
 export function runVerifyCli(args: string[], options: { measure?: boolean; nodeFlags?: string[] } = {}): Promise<CliRun> {
   const node = [process.execPath, ...(options.nodeFlags ?? []), "-r", "ts-node/register/transpile-only", "scripts/verify.ts", ...args];
   const [command, ...rest] = options.measure ? ["/usr/bin/time", "-v", ...node] : node;
