@@ -178,8 +178,10 @@ describe("the deployment kit (deploy/), checked statically", () => {
       for (const name of INSTANCES) {
         expect(Object.keys(services[name].depends_on!)).toEqual(expect.arrayContaining(["postgres", "redis", "deployer"]));
       }
-      // The second instance waits for the first, which applies the migrations on an empty database.
-      expect(order.indexOf("consentry-2")).toBeGreaterThan(order.indexOf("consentry-1"));
+      // The instances start side by side (migrations take an advisory lock), neither waiting for the other.
+      expect(Object.keys(services["consentry-1"].depends_on!)).not.toContain("consentry-2");
+      expect(Object.keys(services["consentry-2"].depends_on!)).not.toContain("consentry-1");
+      expect(order.indexOf("deployer")).toBeLessThan(Math.min(...INSTANCES.map((name) => order.indexOf(name))));
     });
 
     it("mounts only files that exist or that the secrets generator writes, and declares every volume and network", () => {
