@@ -44,6 +44,30 @@ export function checkRun(
   return { lastSeq: expected - 1, lastLeaf: prev };
 }
 
+/** Events hashed between two turns of the event loop while the monitor checks: requests wait at most a few ms. */
+const EVENTS_PER_TURN = 256;
+
+/**
+ * `checkRun` for the background monitor: the same check, giving the event loop back every EVENTS_PER_TURN
+ * events, so re-hashing thousands of events does not stall the requests being served meanwhile.
+ */
+export async function checkRunYielding(
+  events: readonly AccessEventEntity[],
+  firstSeq: number,
+  prevLeaf: string | null,
+): Promise<ReturnType<typeof checkRun>> {
+  let seq = firstSeq;
+  let prev = prevLeaf;
+  for (let i = 0; i < events.length; i += EVENTS_PER_TURN) {
+    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+    const result = checkRun(events.slice(i, i + EVENTS_PER_TURN), seq, prev);
+    if ("failure" in result) return result;
+    seq = result.lastSeq + 1;
+    prev = result.lastLeaf;
+  }
+  return { lastSeq: seq - 1, lastLeaf: prev };
+}
+
 /** The problem an event that fails its own check is withheld with: nothing is served that the trail cannot vouch for. */
 export function trailIntegrityProblem(seq: number): Problem {
   return unavailable("trail-integrity-failure", `The stored access trail fails its integrity check at seq ${seq}; it is withheld until an operator investigates`, {

@@ -9,7 +9,7 @@ import { AccessEventRepository } from "./access-event.repository";
 import { AnchorBatchRepository } from "./anchor-batch.repository";
 import type { AnchorBatchEntity } from "./audit.entities";
 import { StandardTree } from "./merkle";
-import { checkRun, GENESIS_LEAF, type TrailFailure } from "./trail-integrity";
+import { checkRunYielding, GENESIS_LEAF, type TrailFailure } from "./trail-integrity";
 import { redact } from "../common/redact";
 
 /** Events read per query while checking. */
@@ -151,7 +151,10 @@ export class TrailMonitor implements OnApplicationBootstrap, OnModuleDestroy {
   private async holdLease(): Promise<boolean> {
     if (this.lease?.held) return true;
     this.lease = await this.locks.tryAcquire(`trail-monitor:${this.deployment.contracts.AccessLedger.address.toLowerCase()}`);
-    if (this.lease) this.tail = null; // checking starts afresh: the others' progress is not ours
+    if (this.lease) {
+      this.tail = null; // checking starts afresh: the others' progress is not ours
+      this.logger.log({ message: "Trail monitor lease acquired" });
+    }
     return this.lease !== null;
   }
 
@@ -170,7 +173,7 @@ export class TrailMonitor implements OnApplicationBootstrap, OnModuleDestroy {
       const page = await this.events.eventsFrom(this.tail.seq + 1, PAGE_EVENTS);
       if (page.length === 0) break;
       this.eventsChecked += page.length;
-      const result = checkRun(page, this.tail.seq + 1, this.tail.leaf);
+      const result = await checkRunYielding(page, this.tail.seq + 1, this.tail.leaf);
       if ("failure" in result) return this.raise(result.failure);
       this.tail = { seq: result.lastSeq, leaf: result.lastLeaf };
       if (page.length < PAGE_EVENTS) break;
@@ -216,7 +219,7 @@ export class TrailMonitor implements OnApplicationBootstrap, OnModuleDestroy {
     if (batch.eventsPrunedAt) return 0;
     const events = await this.events.eventsInRange(batch.firstSeq, batch.lastSeq);
     this.eventsChecked += events.length;
-    const result = checkRun(events, batch.firstSeq, batch.firstSeq === from ? prevLeaf : null);
+    const result = await checkRunYielding(events, batch.firstSeq, batch.firstSeq === from ? prevLeaf : null);
     if ("failure" in result) {
       this.raise({ ...result.failure, batchId: batch.batchId });
       return events.length;
@@ -239,7 +242,7 @@ export class TrailMonitor implements OnApplicationBootstrap, OnModuleDestroy {
       const page = await this.events.eventsFrom(next, PAGE_EVENTS);
       if (page.length === 0) return;
       this.eventsChecked += page.length;
-      const result = checkRun(page, next, prev);
+      const result = await checkRunYielding(page, next, prev);
       if ("failure" in result) return this.raise(result.failure);
       next = result.lastSeq + 1;
       prev = result.lastLeaf;
