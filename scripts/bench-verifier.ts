@@ -38,6 +38,7 @@ import { StandardTree } from "../service/audit/merkle";
 import type { Deployment } from "../service/chain/deployment";
 import { deployContracts } from "./lib/deploy-contracts";
 import { demoAccounts, type DemoAccount } from "./lib/demo-accounts";
+import { SeededRandom } from "./lib/seeded-random";
 
 const ROOT = resolve(__dirname, "..");
 
@@ -245,55 +246,43 @@ async function buildWorld(url: string, dir: string): Promise<World> {
 // ---------------------------------------------------------------------------------------------------------
 // The trail and its export
 
-/** Deterministic randomness (mulberry32), so every run verifies the same trail. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type Draft = Omit<AccessEventFields, "seq" | "prevHash">;
 
 class EventFactory {
-  private readonly random = mulberry32(20_240_611);
-  private readonly bytes = Buffer.alloc(32);
+  /** The same trail every run. */
+  private readonly rng = new SeededRandom(20_240_611);
 
   constructor(private readonly world: World) {}
 
   next(time: number, format: 1 | 2): Draft {
     const w = this.world;
-    const r = this.random();
-    const patient = this.pick(w.patients);
-    const institution = this.pick(w.institutions);
-    const base = { format, id: this.uuid(), timeMs: time, requestHash: this.hex32(), consentId: ZERO_HASH };
+    const r = this.rng.next();
+    const patient = this.rng.pick(w.patients);
+    const institution = this.rng.pick(w.institutions);
+    const base = { format, id: this.rng.uuid(), timeMs: time, requestHash: this.rng.hex32(), consentId: ZERO_HASH };
     const plain = (actor: string) => ({ actor, requester: actor });
     if (r < BREAK_GLASS_RATE) {
       return { ...base, ...plain(institution), patient, action: 1, categories: this.someBits([CAT.conditions, CAT.medications, CAT.allergies]), purposes: bits(PURPOSE.ETREAT), decision: Decision.BreakGlass };
     }
     const rest = (r - BREAK_GLASS_RATE) / (1 - BREAK_GLASS_RATE);
     if (rest < 0.45) {
-      const c = this.pick(w.permits);
+      const c = this.rng.pick(w.permits);
       const requester = c.grantee === ZeroAddress ? institution : c.grantee;
-      return { ...base, ...this.askedBy(requester, format), patient: c.patient, categories: this.someBits(setBits(c.categories)), purposes: bits(this.pick(setBits(c.purposes))), decision: Decision.Permit, consentId: c.id };
+      return { ...base, ...this.askedBy(requester, format), patient: c.patient, categories: this.someBits(setBits(c.categories)), purposes: bits(this.rng.pick(setBits(c.purposes))), decision: Decision.Permit, consentId: c.id };
     }
     if (rest < 0.52) {
-      const c = this.pick(w.denies);
-      return { ...base, ...this.askedBy(c.grantee, format), patient: c.patient, categories: this.someBits(setBits(c.categories)), purposes: bits(this.pick(setBits(c.purposes))), decision: Decision.Deny, consentId: c.id };
+      const c = this.rng.pick(w.denies);
+      return { ...base, ...this.askedBy(c.grantee, format), patient: c.patient, categories: this.someBits(setBits(c.categories)), purposes: bits(this.rng.pick(setBits(c.purposes))), decision: Decision.Deny, consentId: c.id };
     }
     if (rest < 0.7) {
       // Nobody consented to encounters or imaging for payment: refused.
-      return { ...base, ...plain(institution), patient, action: this.pick([1, 2, 4]), categories: this.someBits([CAT.encounters, CAT.imaging]), purposes: bits(PURPOSE.HPAYMT), decision: Decision.NoConsent };
+      return { ...base, ...plain(institution), patient, action: this.rng.pick([1, 2, 4]), categories: this.someBits([CAT.encounters, CAT.imaging]), purposes: bits(PURPOSE.HPAYMT), decision: Decision.NoConsent };
     }
     if (rest < 0.85) {
-      return { ...base, ...plain(patient), patient, action: this.pick([1, 2]), categories: this.someBits([CAT.lab, CAT.vitals, CAT.conditions]), purposes: bits(PURPOSE.PATRQT), decision: Decision.Self };
+      return { ...base, ...plain(patient), patient, action: this.rng.pick([1, 2]), categories: this.someBits([CAT.lab, CAT.vitals, CAT.conditions]), purposes: bits(PURPOSE.PATRQT), decision: Decision.Self };
     }
     if (rest < 0.95) {
-      const c = this.pick(w.permits);
+      const c = this.rng.pick(w.permits);
       return { ...base, ...plain(c.patient), patient: c.patient, action: 5, categories: c.categories, purposes: c.purposes, decision: Decision.Recorded, consentId: c.id };
     }
     return { ...base, ...plain(institution), patient: ZeroAddress, action: 2, categories: 0, purposes: 0, decision: Decision.Rejected };
@@ -301,45 +290,31 @@ class EventFactory {
 
   /** Mostly the requester itself; one time in ten (format 2 only) another institution consulting for it. */
   private askedBy(requester: string, format: 1 | 2): { actor: string; requester: string; action: number } {
-    if (format === 2 && this.random() < 0.1) {
-      const custodian = this.pick(this.world.institutions.filter((i) => i !== requester));
+    if (format === 2 && this.rng.next() < 0.1) {
+      const custodian = this.rng.pick(this.world.institutions.filter((i) => i !== requester));
       return { actor: custodian, requester, action: 4 };
     }
-    return { actor: requester, requester, action: this.pick([1, 2, 4]) };
+    return { actor: requester, requester, action: this.rng.pick([1, 2, 4]) };
   }
 
   /** Accesses per second for the next second of trail: quiet spells, ordinary load and bursts. */
   rate(): number {
-    return this.pick([100, 300, 800, 1500, 3000]);
+    return this.rng.pick([100, 300, 800, 1500, 3000]);
   }
 
   /** Milliseconds to the next access at `rate` accesses a second (Poisson arrivals). */
   gap(rate: number): number {
-    return (-Math.log(1 - this.random()) * 1000) / rate;
+    return (-Math.log(1 - this.rng.next()) * 1000) / rate;
   }
 
-  private pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.random() * items.length)];
-  }
 
   private someBits(from: readonly number[]): number {
-    let mask = bits(this.pick(from));
-    if (this.random() < 0.3) mask |= bits(this.pick(from));
+    let mask = bits(this.rng.pick(from));
+    if (this.rng.next() < 0.3) mask |= bits(this.rng.pick(from));
     return mask;
   }
 
-  private hex32(): string {
-    for (let i = 0; i < 32; i += 4) this.bytes.writeUInt32BE((this.random() * 4294967296) >>> 0, i);
-    return "0x" + this.bytes.toString("hex");
-  }
 
-  private uuid(): string {
-    const h = this.hex32().slice(2, 34).split("");
-    h[12] = "4";
-    h[16] = "89ab"[parseInt(h[16], 16) & 3];
-    const s = h.join("");
-    return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
-  }
 }
 
 function setBits(mask: number): number[] {

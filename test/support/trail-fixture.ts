@@ -23,6 +23,7 @@ import { keccakReady } from "../../service/audit/keccak";
 import { StandardTree } from "../../service/audit/merkle";
 import { Decision, LEAF_TYPES, LEAF_TYPES_V1, ZERO_HASH, type EventFormat, type LeafFields } from "../../scripts/verify/trail-format";
 import { runTs, type RunningProcess } from "./process";
+import { SeededRandom } from "../../scripts/lib/seeded-random";
 
 /** Category and purpose bits (docs/architecture.md §4). */
 export const CAT = { demographics: 0, encounters: 1, conditions: 2, lab: 3, vitals: 4, medications: 5, allergies: 6, imaging: 9 } as const;
@@ -257,75 +258,62 @@ export async function startTrailWorld(dir: string, patientCount = 8): Promise<Tr
   }
 }
 
-/** Deterministic randomness, so a failing test can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Makes plausible events: permits (some of them consults) and denies under the world's consents, refusals, self-access, writes, break-glass. */
 class EventFactory {
-  private readonly random: () => number;
-  private readonly hexBuf = Buffer.alloc(32);
+  private readonly rng: SeededRandom;
 
   constructor(
     private readonly world: TrailWorld,
     seed: number,
     private readonly breakGlassRate: number,
   ) {
-    this.random = mulberry32(seed);
+    this.rng = new SeededRandom(seed);
   }
 
   next(time: number, format: EventFormat): DraftEvent {
     const w = this.world;
-    const r = this.random();
-    const patient = this.pick(w.patients).address;
-    const institution = this.pick(w.institutions);
-    const base = { id: this.uuid(), time, requestHash: this.hex32(), consentId: ZERO_HASH, format };
+    const r = this.rng.next();
+    const patient = this.rng.pick(w.patients).address;
+    const institution = this.rng.pick(w.institutions);
+    const base = { id: this.rng.uuid(), time, requestHash: this.rng.hex32(), consentId: ZERO_HASH, format };
     if (r < this.breakGlassRate) {
       return { ...base, actor: institution, patient, action: 1, categories: this.someBits([CAT.conditions, CAT.medications, CAT.allergies]), purposes: bits(PURPOSE.ETREAT), decision: Decision.BreakGlass };
     }
     const rest = (r - this.breakGlassRate) / (1 - this.breakGlassRate);
     if (rest < 0.45) {
-      const c = this.pick(w.permitPool);
+      const c = this.rng.pick(w.permitPool);
       const requester = c.grantee === ZeroAddress ? institution : c.grantee;
       return {
         ...base,
         ...this.askedBy(requester, format),
         patient: c.patient,
         categories: this.someBits(setBits(c.categories)),
-        purposes: bits(this.pick(setBits(c.purposes))),
+        purposes: bits(this.rng.pick(setBits(c.purposes))),
         decision: Decision.Permit,
         consentId: c.id,
       };
     }
     if (rest < 0.52 && w.denyPool.length > 0) {
-      const c = this.pick(w.denyPool);
+      const c = this.rng.pick(w.denyPool);
       return {
         ...base,
         ...this.askedBy(c.grantee, format),
         patient: c.patient,
         categories: this.someBits(setBits(c.categories)),
-        purposes: bits(this.pick(setBits(c.purposes))),
+        purposes: bits(this.rng.pick(setBits(c.purposes))),
         decision: Decision.Deny,
         consentId: c.id,
       };
     }
     if (rest < 0.7) {
       // Nobody consented to encounters or imaging for payment: refused.
-      return { ...base, actor: institution, patient, action: this.pick([1, 2, 4]), categories: this.someBits([CAT.encounters, CAT.imaging]), purposes: bits(PURPOSE.HPAYMT), decision: Decision.NoConsent };
+      return { ...base, actor: institution, patient, action: this.rng.pick([1, 2, 4]), categories: this.someBits([CAT.encounters, CAT.imaging]), purposes: bits(PURPOSE.HPAYMT), decision: Decision.NoConsent };
     }
     if (rest < 0.85) {
-      return { ...base, actor: patient, patient, action: this.pick([1, 2]), categories: this.someBits([CAT.lab, CAT.vitals, CAT.conditions]), purposes: bits(PURPOSE.PATRQT), decision: Decision.Self };
+      return { ...base, actor: patient, patient, action: this.rng.pick([1, 2]), categories: this.someBits([CAT.lab, CAT.vitals, CAT.conditions]), purposes: bits(PURPOSE.PATRQT), decision: Decision.Self };
     }
     if (rest < 0.95) {
-      const c = this.pick(w.permitPool);
+      const c = this.rng.pick(w.permitPool);
       return { ...base, actor: c.patient, patient: c.patient, action: 5, categories: c.categories, purposes: c.purposes, decision: Decision.Recorded, consentId: c.id };
     }
     return { ...base, actor: institution, patient: ZeroAddress, action: 2, categories: 0n, purposes: 0n, decision: Decision.Rejected };
@@ -336,40 +324,26 @@ class EventFactory {
    * format 1 cannot name a requester) the other institution, consulting on its behalf.
    */
   private askedBy(requester: string, format: EventFormat): Pick<DraftEvent, "actor" | "requester" | "action"> {
-    if (format === 2 && this.random() < 0.1) {
+    if (format === 2 && this.rng.next() < 0.1) {
       const custodian = this.world.institutions.find((i) => i.toLowerCase() !== requester.toLowerCase()) ?? requester;
       return { actor: custodian, requester, action: 4 };
     }
-    return { actor: requester, requester, action: this.pick([1, 2, 4]) };
+    return { actor: requester, requester, action: this.rng.pick([1, 2, 4]) };
   }
 
   /** The gap to the next event: 1–9 ms, about 200 events a second. */
   gap(): number {
-    return 1 + Math.floor(this.random() * 9);
+    return 1 + Math.floor(this.rng.next() * 9);
   }
 
-  private pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.random() * items.length)];
-  }
 
   private someBits(from: readonly number[]): bigint {
-    let mask = bits(this.pick(from));
-    if (this.random() < 0.3) mask |= bits(this.pick(from));
+    let mask = bits(this.rng.pick(from));
+    if (this.rng.next() < 0.3) mask |= bits(this.rng.pick(from));
     return mask;
   }
 
-  private hex32(): string {
-    for (let i = 0; i < 32; i += 4) this.hexBuf.writeUInt32BE((this.random() * 4294967296) >>> 0, i);
-    return "0x" + this.hexBuf.toString("hex");
-  }
 
-  private uuid(): string {
-    const h = this.hex32().slice(2, 34).split("");
-    h[12] = "4";
-    h[16] = "89ab"[parseInt(h[16], 16) & 3];
-    const s = h.join("");
-    return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
-  }
 }
 
 function setBits(mask: bigint): number[] {
