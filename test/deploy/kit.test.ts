@@ -296,7 +296,10 @@ describe("the deployment kit (deploy/), checked statically", () => {
       for (const file of ENV_FILES) {
         for (const key of Object.keys(parseEnvFile(exampleOf(file)))) expect({ key, documented: deployDoc.includes(`\`${key}\``) }).toEqual({ key, documented: true });
       }
-      for (const key of Object.keys(deployer.environment!)) expect({ key, documented: deployDoc.includes(`\`${key}\``) }).toEqual({ key, documented: true });
+      for (const key of [...Object.keys(deployer.environment!), ...Object.keys(parseEnvFile(exampleOf("postgres.env")))]) {
+        expect({ key, documented: deployDoc.includes(`\`${key}\``) }).toEqual({ key, documented: true });
+        expect({ key, inConfigurationDoc: configurationDoc.includes(`\`${key}\``) }).toEqual({ key, inConfigurationDoc: true });
+      }
       expect(read("README.md")).toContain("docs/deploy.md");
     });
   });
@@ -319,7 +322,8 @@ describe("the deployment kit (deploy/), checked statically", () => {
     it("are generated consistently: the deployer grants the service's own accounts, which the chain allowlists", () => {
       const service = parseEnvFile(generated["service.env"]);
       const deployerEnv = parseEnvFile(generated["deployer.env"]);
-      expect(Object.values(generated).join("\n")).not.toContain(PLACEHOLDER);
+      const settings = Object.values(generated).flatMap((text) => text.split("\n").filter((line) => !line.startsWith("#")));
+      expect(settings.join("\n")).not.toContain(PLACEHOLDER);
       for (const role of ["RELAYER", "ANCHORER", "REGISTRAR"]) {
         expect(getAddress(deployerEnv[`${role}_ADDRESSES`])).toBe(computeAddress(service[`${role}_PRIVATE_KEY`]));
       }
