@@ -13,12 +13,17 @@ import { jsonLogger } from "./common/logger";
 import { validationPipe } from "./common/validation";
 import { ConfigError, type AppConfig } from "./config/app-config";
 import { installJsonBodyParser } from "./edge/json-body";
+import { installNdjsonBodyParser } from "./fhir/ndjson-body";
 import { fastifyProblemHandler, ProblemFilter } from "./edge/problem.filter";
 import { frameworkProblem, writeClientProblem } from "./edge/framework-problems";
 import { installRateLimit } from "./edge/rate-limit";
 import { RouteIndex } from "./edge/route-index";
 import { installSecurityHeaders } from "./edge/security-headers";
 import { installPortal } from "./portal/portal";
+import { installMetrics } from "./observability/observability";
+import { metricsEnabled } from "./observability/metrics-server";
+import { RequestObserver, requestIdOf } from "./observability/request-observer";
+import type { DestinationStream } from "pino";
 
 /** Longest a request may take to arrive in full. */
 export const REQUEST_TIMEOUT_MS = 30_000;
@@ -28,11 +33,16 @@ export interface AppOptions extends AppModuleOptions {
   rateLimitExempt?: (key: string) => boolean;
   /** The dev stack's demo accounts, which the web console then offers to sign in with; never set in production. */
   demoAccounts?: readonly ConsoleDemoAccount[];
+  /** Where log lines go (tests capture them); stdout when unset. */
+  logDestination?: DestinationStream;
 }
 
 /** Builds the service (not yet listening). Start-up checks that fail reject with a one-line error. */
 export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<NestFastifyApplication> {
   const tls = tlsOptions(config);
+  const logger = jsonLogger(config.LOG_LEVEL, options.logDestination);
+  // Every request: an id (x-request-id, accepted when well-formed) returned in the header, one access line, the latency histogram.
+  const observer = new RequestObserver({ logger: logger.pino, metrics: metricsEnabled(config) });
   const adapter = new FastifyAdapter({
     bodyLimit: config.BODY_LIMIT_BYTES,
     logger: false,
@@ -41,11 +51,13 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     ...(tls ? { https: tls } : {}),
     // Errors Fastify raises before routing (a malformed URL, an overlong path segment) and those Node's HTTP
     // parser raises before Fastify (oversized headers) are answered as problems too.
-    frameworkErrors: frameworkProblem,
+    frameworkErrors: observer.frameworkErrors(frameworkProblem),
+    genReqId: requestIdOf,
     clientErrorHandler: writeClientProblem,
   } as ConstructorParameters<typeof FastifyAdapter>[0]);
   const fastify = adapter.getInstance() as unknown as FastifyInstance;
   const routes = RouteIndex.attach(fastify);
+  observer.install(fastify);
   // Nest answers errors on its own routes through ProblemFilter; the catch-all route a plugin registers
   // (CORS preflight, OPTIONS /*) is not Nest's, so it gets our problem rendering as its own error handler.
   const pluginProblems = fastifyProblemHandler(routes);
@@ -53,8 +65,9 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     if (route.url.includes("*") && !route.errorHandler) route.errorHandler = pluginProblems;
   });
   installJsonBodyParser(fastify, config.BODY_LIMIT_BYTES);
+  installNdjsonBodyParser(fastify, config.BODY_LIMIT_BYTES);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
-    logger: jsonLogger(config.LOG_LEVEL),
+    logger,
     abortOnError: false,
     // Our own JSON parser (installJsonBodyParser) replaces Nest's.
     bodyParser: false,
@@ -78,6 +91,9 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     demoAccounts: options.demoAccounts,
     problems: pluginProblems,
   });
+
+  // Prometheus metrics, when METRICS_TOKEN or METRICS_PORT asks for them (docs/operations.md).
+  await installMetrics(app, config, pluginProblems);
 
   // The developer portal: Swagger UI at /docs over the completed OpenAPI document, with sign-in.
   installPortal(app, config, { demoAccounts: options.demoAccounts });

@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import { BootError } from "./chain/chain.service";
 import { ConfigError, loadConfig, type AppConfig } from "./config/app-config";
 import { createApp } from "./app";
+import { superviseMetrics } from "./observability/metrics-server";
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -25,6 +26,8 @@ async function main(): Promise<void> {
  */
 function supervise(config: AppConfig, workers: number): void {
   if (!config.DATABASE_URL) throw new ConfigError("WEB_CONCURRENCY above 1 needs DATABASE_URL: PGlite lives inside one process");
+  // /metrics reports every worker: this process aggregates them (and serves METRICS_PORT, if set).
+  superviseMetrics(config);
   let stopping = false;
   const fork = () => cluster.fork();
   for (let i = 0; i < workers; i++) fork();

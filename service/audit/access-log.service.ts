@@ -3,10 +3,11 @@ import { EventEmitter } from "node:events";
 import { randomUUID } from "node:crypto";
 import { Problem, unavailable } from "../common/problem";
 import { ZERO_ADDRESS, ZERO_HASH } from "./access-event";
-import { AccessAction, AccessDecision } from "../domain/access-codes";
+import { AccessAction, AccessDecision, DECISION_NAMES } from "../domain/access-codes";
 import { AccessEventRepository, type AccessEventDraft } from "./access-event.repository";
 import type { AccessEventEntity } from "./audit.entities";
 import { keccak, keccakReady } from "./keccak";
+import { metrics } from "../common/metrics";
 import { redact } from "../common/redact";
 
 /** Most events committed in one transaction; a burst larger than this takes several. */
@@ -155,11 +156,14 @@ export class AccessLogService implements OnModuleInit {
       while (this.queue.length > 0) {
         const group = this.queue[0].alone ? this.queue.splice(0, 1) : this.queue.splice(0, this.groupSize());
         try {
+          const started = performance.now();
           const rows = await this.events.append(group.map((p) => p.draft));
+          metrics.accessLogCommitted(rows, (performance.now() - started) / 1000, (d) => DECISION_NAMES[d as AccessDecision]);
           rows.forEach((row, i) => group[i].resolve(row));
           this.committed.emit("committed", rows);
         } catch (error) {
           if (group.length === 1) {
+            metrics.accessLogCommitFailed();
             this.logger.error({ message: "An access event could not be committed", error: redact((error as Error).message) });
             // Fail closed: the caller must not release anything it could not record.
             group[0].reject(unavailable("audit-unavailable", "The access could not be recorded, so it is refused"));

@@ -101,6 +101,20 @@ export class AnchorBatchRepository {
     });
   }
 
+  /**
+   * How far anchoring has come, for the metrics: the log's head, the last event of the latest confirmed
+   * batch (batches confirm in order), and the batches after it. Index reads only, whatever the trail's length.
+   */
+  async anchoringProgress(): Promise<{ headSeq: number; anchoredThroughSeq: number; unconfirmedBatches: number }> {
+    const [row] = (await this.dataSource.query(
+      `WITH c AS (SELECT batch_id, last_seq FROM anchor_batches WHERE state = 'confirmed' ORDER BY batch_id DESC LIMIT 1)
+       SELECT coalesce((SELECT last_seq FROM access_log_head WHERE id = 1), 0) AS head,
+              coalesce((SELECT last_seq FROM c), 0) AS anchored,
+              (SELECT count(*) FROM anchor_batches WHERE batch_id > coalesce((SELECT batch_id FROM c), 0)) AS batches`,
+    )) as Array<{ head: string | number; anchored: string | number; batches: string | number }>;
+    return { headSeq: Number(row.head), anchoredThroughSeq: Number(row.anchored), unconfirmedBatches: Number(row.batches) };
+  }
+
   /** What is recorded but not yet confirmed on chain: batches in flight and events not yet in any batch. */
   async backlog(): Promise<{ unconfirmedBatches: number; unbatchedEvents: number }> {
     const [row] = (await this.dataSource.query(

@@ -13,6 +13,7 @@ import type { AccessEventEntity, AnchorBatchEntity } from "./audit.entities";
 import { AnchorBatchRepository } from "./anchor-batch.repository";
 import { StandardTree } from "./merkle";
 import { TrailMonitor } from "./trail-monitor.service";
+import { metrics } from "../common/metrics";
 import { redact } from "../common/redact";
 
 /** Blocks asked for per log query when looking for an old batch's anchoring (nodes cap ranges; Besu at a few thousand). */
@@ -138,6 +139,7 @@ export class AnchorService implements OnApplicationBootstrap, OnModuleDestroy {
     else if (breakGlassAt > 0) members = pending.slice(0, breakGlassAt);
 
     const tree = new StandardTree(members.map((e) => Buffer.from(e.leaf.slice(2), "hex")));
+    metrics.anchorBatchBuilt((last?.batchId ?? 0) + 1, members);
     return this.batches.create({
       batchId: (last?.batchId ?? 0) + 1,
       firstSeq: members[0].seq,
@@ -161,6 +163,7 @@ export class AnchorService implements OnApplicationBootstrap, OnModuleDestroy {
     await this.batches.markSubmitted(batch.batchId, String(tracked.id), tracked.hash ?? null);
     const mined = await tracked.wait({ timeoutMs: ANCHOR_TX_TIMEOUT_MS });
     await this.batches.markConfirmed(batch.batchId, mined.hash, mined.blockNumber);
+    metrics.anchorBatchConfirmed(batch.batchId);
     this.logger.log({ message: "Batch anchored", batchId: batch.batchId, events: batch.lastSeq - batch.firstSeq + 1, block: mined.blockNumber });
   }
 

@@ -156,6 +156,17 @@ export class AppConfig {
 
   @IsOptional() @IsString()
   TLS_KEY_FILE?: string;
+
+  /**
+   * Bearer token that protects `GET /metrics` (Prometheus) on the service's port; at least 32 characters.
+   * Unset: /metrics is not served there. With METRICS_PORT, that listener asks for it too.
+   */
+  @IsOptional() @IsString() @Matches(/^\S{32,}$/, { message: "METRICS_TOKEN must be at least 32 characters without spaces" })
+  METRICS_TOKEN?: string;
+
+  /** A listener of its own on HOST serving only `GET /metrics` (the primary's, aggregated, with several workers); unset: none. 0 picks a free port. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  METRICS_PORT?: number;
 }
 
 /** The service's public base URL, without a trailing slash: PUBLIC_URL, else this host and port. */

@@ -97,7 +97,7 @@ export function problemOf(error: unknown, request: FastifyRequest, routes?: Rout
     return { body: { type: PROBLEM_TYPE_PREFIX + (STATUS_SLUGS[statusCode] ?? "client-error"), title: "The request is not valid", status: statusCode, instance }, headers: {} };
   }
   if (isDatabaseUnavailable(error)) {
-    logger.warn({ message: "Database unavailable; request refused", method: request.method, route: request.routeOptions?.url });
+    logger.warn({ message: "Database unavailable; request refused", requestId: request.id, method: request.method, route: request.routeOptions?.url });
     return {
       body: { type: PROBLEM_TYPE_PREFIX + "database-unavailable", title: "Service unavailable", status: 503, detail: "The database cannot be reached; nothing was served", instance },
       headers: retry,
@@ -107,6 +107,7 @@ export function problemOf(error: unknown, request: FastifyRequest, routes?: Rout
   logger.error({
     message: "Unhandled error",
     correlationId,
+    requestId: request.id,
     method: request.method,
     route: request.routeOptions?.url,
     // Driver and library messages can quote the values they choked on: redacted, and no stack with them.

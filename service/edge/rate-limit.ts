@@ -4,6 +4,7 @@ import type { FastifyRequest } from "fastify";
 import { Redis } from "ioredis";
 import { bearerToken } from "../auth/auth.guard";
 import type { TokenService } from "../auth/token.service";
+import { metrics } from "../common/metrics";
 import { Problem } from "../common/problem";
 
 export const RATE_LIMIT_WINDOW_MS = 60_000;
@@ -38,6 +39,7 @@ export async function installRateLimit(app: NestFastifyApplication, tokens: Toke
     skipOnError: true,
     enableDraftSpec: true,
     keyGenerator: (request) => `${interfaceOf(request)}|${callerOf(request, tokens)}`,
+    onExceeded: (request) => metrics.rateLimited(request.routeOptions.url),
     allowList: (request, key) => UNLIMITED.test(request.url) || (settings.exempt?.(key) ?? false),
     errorResponseBuilder: (_request, context) =>
       new Problem(429, "rate-limited", "Too many requests", `At most ${context.max} calls per minute to this interface; retry in ${context.after}`),

@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from "@nestjs/common";
 import type { Block } from "ethers";
 import { ChainService } from "../chain/chain.service";
+import { metrics } from "../common/metrics";
 import { AppConfig } from "../config/app-config";
 import { LockService, type Lease } from "../database/advisory-lock";
 import type { BlockRef } from "./registry-events";
@@ -119,6 +120,7 @@ export class ConsentIndexer implements OnApplicationBootstrap, OnModuleDestroy {
       await this.rememberState();
       if (head.number % 64 === 0) await this.projection.pruneBlocksBelow(head.number - INDEXER_REORG_DEPTH_BLOCKS);
     } catch (error) {
+      metrics.indexerPollFailed();
       const message = (error as Error).message.split("\n")[0].slice(0, 300);
       this.logger.warn({ message: "Consent indexer poll failed", error: message, block: cursor.blockNumber });
       await this.projection

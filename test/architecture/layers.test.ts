@@ -14,7 +14,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["auth"], // sign-in, tokens, guard, authority
   ["audit", "records", "edge", "institutions", "portal"], // the access trail and its anchoring; the encrypted record store; the HTTP edge (parsing, limits, headers, problems); the institution directory; the developer portal (/docs)
   ["decisions", "consents"], // consent decisions and CDS Hooks; relaying and reading consents
-  ["record-release", "enrolment", "erasure", "health"], // features built on the above
+  ["record-release", "enrolment", "erasure", "health", "observability"], // features built on the above; /metrics and the request log, reading every layer below (the instruments they feed sit in common/)
   ["fhir"], // the FHIR R4 surface
 ];
 

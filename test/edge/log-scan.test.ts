@@ -276,6 +276,37 @@ describe("no personal data in logs", () => {
     expect(log.split("\n").length).toBeGreaterThan(50);
   });
 
+  it("writes one access line per request: its id, method, route template, status and duration, nothing of the URL", () => {
+    const access = log
+      .split("\n")
+      .filter((l) => l.includes('"context":"HTTP","message":"Request"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    // Every request sent through the client, less those never sent (status 0) or refused by Node's own parser
+    // before Fastify (431): a few percent of slack for the others the parser refuses.
+    const reachedFastify = counts.requests - (counts.byStatus[0] ?? 0) - (counts.byStatus[431] ?? 0);
+    expect(access.length).toBeGreaterThanOrEqual(Math.floor(reachedFastify * 0.95));
+    expect(access.length).toBeLessThanOrEqual(counts.requests + 10);
+    for (const line of access) {
+      expect(Object.keys(line).sort()).toEqual(["context", "durationMs", "level", "message", "method", "pid", "requestId", "route", "status", "time"]);
+      expect(line.route).toMatch(/^(unmatched|unrouted|\/[A-Za-z0-9_.\-/:*]*)$/);
+      expect(line.requestId).toMatch(/^[A-Za-z0-9._:-]{8,128}$/);
+      expect(new Date(line.time as string).toISOString()).toBe(line.time);
+    }
+    expect(new Set(access.map((l) => l.requestId)).size).toBe(access.length);
+    const routes = new Set(access.map((l) => l.route));
+    for (const route of ["/fhir/:type/:id", "/consent-decisions", "/audit/events/:id/proof", "unmatched", "unrouted"]) expect(routes.has(route)).toBe(true);
+  });
+
+  it("writes its lines as JSON objects with a string message; the service's own lines with an ISO time", () => {
+    const json = log.split("\n").filter((l) => l.startsWith("{"));
+    expect(json.length).toBeGreaterThan(100);
+    for (const text of json) {
+      const line = JSON.parse(text) as Record<string, unknown>;
+      expect(typeof line.message).toBe("string");
+      if ("context" in line) expect(new Date(line.time as string).toISOString()).toBe(line.time);
+    }
+  });
+
   it("names no test patient", () => {
     const patient = recordsOf(SYNTHEA_PATIENT).patient;
     const names = (patient.name as Array<{ family: string; given: string[] }>).flatMap((n) => [n.family, ...n.given]);

@@ -48,6 +48,8 @@ export async function startTestService(options: {
   provider?: JsonRpcApiProvider;
   env?: Record<string, string>;
   database?: TestDatabase;
+  /** Where the service's log lines go (a test reads them); stdout by default. */
+  logDestination?: { write(line: string): void };
 }): Promise<TestService> {
   const database = options.database ?? (await testDatabase());
   const deploymentFile = writeTempDeployment(options.deployment);
@@ -59,7 +61,7 @@ export async function startTestService(options: {
     ...options.env,
     DEPLOYMENT: deploymentFile,
   });
-  const app = await createApp(config, { provider: options.provider });
+  const app = await createApp(config, { provider: options.provider, logDestination: options.logDestination });
   return {
     app,
     database,

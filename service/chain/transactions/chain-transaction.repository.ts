@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import { DataSource, In, type Repository } from "typeorm";
 import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialEntity";
+import { metrics } from "../../common/metrics";
 import { ChainTransactionEntity, type ChainTransactionState } from "./chain-transaction.entity";
 
 export type NewChainTransaction = Pick<ChainTransactionEntity, "signer" | "kind" | "ref" | "to" | "data" | "value">;
@@ -22,6 +23,7 @@ export class ChainTransactionRepository {
 
   async create(request: NewChainTransaction): Promise<ChainTransactionEntity> {
     const result = await this.rows.insert({ ...request, state: "created" });
+    metrics.chainTransaction(request.kind, "created");
     return this.announce((await this.get(Number(result.identifiers[0].id)))!);
   }
 
@@ -62,7 +64,9 @@ export class ChainTransactionRepository {
       .where("id = :id AND state IN (:...from)", { id, from })
       .execute();
     if (!result.affected) return null;
-    return this.announce((await this.get(id))!);
+    const row = this.announce((await this.get(id))!);
+    if (typeof patch.state === "string") metrics.chainTransaction(row.kind, patch.state);
+    return row;
   }
 
   /**
@@ -88,9 +92,19 @@ export class ChainTransactionRepository {
       throw error;
     });
     if (!ids) return null;
+    metrics.chainTransaction(row.kind, "replaced");
+    metrics.chainTransaction(row.kind, "created");
     const next = this.announce((await this.get(ids.next))!);
     this.announce((await this.get(row.id))!);
     return next;
+  }
+
+  /** Rows per state (one scan of the table: read at metrics scrapes, never per request). */
+  async countByState(): Promise<Array<{ state: ChainTransactionState; count: number }>> {
+    const rows: Array<{ state: ChainTransactionState; count: string | number }> = await this.dataSource.query(
+      "SELECT state, count(*) AS count FROM chain_transactions GROUP BY state",
+    );
+    return rows.map((r) => ({ state: r.state, count: Number(r.count) }));
   }
 
   /** Whether the signer has requests still to send or to see confirmed. */

@@ -50,6 +50,11 @@ export class TransactionService implements OnApplicationBootstrap, OnModuleDestr
     return manager;
   }
 
+  /** How many of the service's chain transactions are in each state (for the metrics). */
+  countsByState(): Promise<Array<{ state: string; count: number }>> {
+    return new ChainTransactionRepository(this.dataSource).countByState();
+  }
+
   /** Resumes signers that left requests unsent or unconfirmed, without waiting for their first use. */
   async onApplicationBootstrap(): Promise<void> {
     const repository = new ChainTransactionRepository(this.dataSource);
