@@ -11,6 +11,7 @@ import { EnrolmentModule } from "./enrolment/enrolment.module";
 import { ErasureModule } from "./erasure/erasure.module";
 import { FhirModule } from "./fhir/fhir.module";
 import { HealthModule } from "./health/health.module";
+import { Hl7v2Module } from "./hl7v2/hl7v2.module";
 import { InstitutionsModule } from "./institutions/institutions.module";
 import { ProjectionModule } from "./projection/projection.module";
 
@@ -35,6 +36,7 @@ export class AppModule {
         ConsentsModule,
         DecisionsModule,
         FhirModule,
+        Hl7v2Module,
         ErasureModule,
       ],
     };

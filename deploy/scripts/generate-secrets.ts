@@ -125,23 +125,29 @@ export function renderSecrets(secrets: KitSecrets, kitDir = KIT_DIR): Record<str
   return files;
 }
 
-function main(): void {
-  const force = process.argv.includes("--force");
-  const files = renderSecrets(newSecrets());
-  const present = Object.keys(files).filter((name) => existsSync(join(SECRETS_DIR, name)));
+/**
+ * Writes `files` into `dir` (created 0700): env files 0600 (docker compose reads them), the allowlist 0644 (Besu
+ * reads it as another user). Refuses to replace any existing file unless `force`.
+ */
+export function writeSecrets(dir: string, files: Record<string, string>, force = false): void {
+  const present = Object.keys(files).filter((name) => existsSync(join(dir, name)));
   if (present.length > 0 && !force) {
     throw new Error(
-      `${present.join(", ")} already in ${SECRETS_DIR}: new secrets would not open the existing database or hold ` +
+      `${present.join(", ")} already in ${dir}: new secrets would not open the existing database or hold ` +
         "the deployed contracts' roles. Pass --force only for a kit whose volumes you also remove (docker compose down -v).",
     );
   }
-  mkdirSync(SECRETS_DIR, { recursive: true, mode: 0o700 });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   for (const [name, text] of Object.entries(files)) {
-    const file = join(SECRETS_DIR, name);
+    const file = join(dir, name);
     writeFileSync(file, text);
-    // The env files are read by docker compose itself; the allowlist is mounted into Besu (another user).
     chmodSync(file, name.endsWith(".env") ? 0o600 : 0o644);
   }
+}
+
+function main(): void {
+  const files = renderSecrets(newSecrets());
+  writeSecrets(SECRETS_DIR, files, process.argv.includes("--force"));
   console.log(`Wrote ${Object.keys(files).join(", ")} to ${SECRETS_DIR}`);
 }
 

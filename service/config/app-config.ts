@@ -157,6 +157,23 @@ export class AppConfig {
   @IsOptional() @IsString()
   TLS_KEY_FILE?: string;
 
+  /** HL7 v2 over MLLP (docs/hl7v2.md): the TCP port of its listener on HOST (TLS with client certificates); unset: no listener. 0 picks a free port (tests). */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  HL7_MLLP_PORT?: number;
+
+  /** Who may send over MLLP: comma-separated `<SHA-256 fingerprint of the client certificate>=<institution address>`. */
+  @IsOptional() @IsString() @Matches(/^\s*[0-9A-Fa-f:]{64,95}\s*=\s*0x[0-9a-fA-F]{40}\s*(,\s*[0-9A-Fa-f:]{64,95}\s*=\s*0x[0-9a-fA-F]{40}\s*)*$/, {
+    message: "HL7_MLLP_SENDERS must be comma-separated <certificate SHA-256 fingerprint>=<institution address> pairs",
+  })
+  HL7_MLLP_SENDERS?: string;
+
+  /** PEM certificate (chain) and key of the MLLP listener's TLS; required with HL7_MLLP_PORT. */
+  @IsOptional() @IsString()
+  HL7_MLLP_TLS_CERT_FILE?: string;
+
+  @IsOptional() @IsString()
+  HL7_MLLP_TLS_KEY_FILE?: string;
+
   /**
    * Bearer token that protects `GET /metrics` (Prometheus) on the service's port; at least 32 characters.
    * Unset: /metrics is not served there. With METRICS_PORT, that listener asks for it too.

@@ -15,6 +15,7 @@ const TAGS: Array<[name: string, description: string]> = [
   ["decisions", "Consent decisions: the contract's rule as an API, and HL7 LEAP's CDS Hooks service"],
   ["discovery", "What a wallet or client needs to sign for this deployment"],
   ["fhir", "FHIR R4: consent-checked record reads, searches and writes; Consent and AuditEvent views"],
+  ["hl7v2", "HL7 v2 in: ADT^A04/A08 and ORU^R01 from a custodian's systems, stored as FHIR records behind consent and answered with ACKs (also over MLLP)"],
   ["institutions", "The institution directory: roles as indexed from chain, names as the registry's admin gave them"],
   ["operations", "Health of the service and its dependencies"],
   ["patients", "Enrolment with a custodian, and erasure"],

@@ -15,7 +15,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["audit", "records", "edge", "institutions", "portal"], // the access trail and its anchoring; the encrypted record store; the HTTP edge (parsing, limits, headers, problems); the institution directory; the developer portal (/docs)
   ["decisions", "consents"], // consent decisions and CDS Hooks; relaying and reading consents
   ["record-release", "enrolment", "erasure", "health", "observability"], // features built on the above; /metrics and the request log, reading every layer below (the instruments they feed sit in common/)
-  ["fhir"], // the FHIR R4 surface
+  ["fhir", "hl7v2"], // the FHIR R4 surface; HL7 v2 in (POST /hl7v2, MLLP)
 ];
 
 const ROOT = resolve(__dirname, "../..");

@@ -8,8 +8,12 @@
  * the Dockerfile is multi-stage and runs as a non-root user; the deployment step calls scripts/deploy.ts
  * with the interface it has. docs/deploy.md says what was not run.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
 import { computeAddress, decodeRlp, getAddress, SigningKey } from "ethers";
 import { parse as parseYaml } from "yaml";
 import { AppConfig, loadConfig } from "../../service/config/app-config";
@@ -22,6 +26,7 @@ import {
   parseEnvFile,
   PLACEHOLDER,
   renderSecrets,
+  writeSecrets,
 } from "../../deploy/scripts/generate-secrets";
 
 const ROOT = resolve(__dirname, "../..");
@@ -517,6 +522,102 @@ describe("the deployment kit (deploy/), checked statically", () => {
       expect(env.DEPLOYER_PRIVATE_KEY).toMatch(/^0x[0-9a-f]{64}$/);
       expect(deployTs).toContain("DEPLOYER_PRIVATE_KEY is required on a chain other than Hardhat's");
       expect(deployer.env_file).toEqual(["secrets/deployer.env"]);
+    });
+  });
+  describe("the kit's scripts, run without Docker", () => {
+    /** A local HTTP server answering with `handler`; closed after the callback. */
+    async function withServer(handler: (request: IncomingMessage, body: string, response: ServerResponse) => void, use: (port: number) => Promise<void>) {
+      const server = createServer((request, response) => {
+        let body = "";
+        request.on("data", (chunk) => (body += chunk));
+        request.on("end", () => handler(request, body, response));
+      });
+      await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+      try {
+        await use((server.address() as AddressInfo).port);
+      } finally {
+        await new Promise((done) => server.close(done));
+      }
+    }
+
+    /** Runs a kit script with node and `env` (nothing of this process's environment but PATH). */
+    function run(script: string, env: Record<string, string>): Promise<{ code: number; stderr: string }> {
+      return new Promise((done) => {
+        execFile(process.execPath, [join(KIT, "scripts", script)], { env: { PATH: process.env.PATH ?? "", ...env }, timeout: 60_000 }, (error, _stdout, stderr) =>
+          done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stderr }),
+        );
+      });
+    }
+
+    /** A JSON-RPC endpoint of a chain with this id and head. */
+    const chain = (chainId: number, head: number) => (_request: IncomingMessage, body: string, response: ServerResponse) => {
+      const { id, method } = JSON.parse(body) as { id: number; method: string };
+      const result = method === "eth_chainId" ? `0x${chainId.toString(16)}` : method === "eth_blockNumber" ? `0x${head.toString(16)}` : null;
+      response.setHeader("content-type", "application/json");
+      response.end(JSON.stringify(result === null ? { jsonrpc: "2.0", id, error: { code: -32601, message: "Method not found" } } : { jsonrpc: "2.0", id, result }));
+    };
+
+    it("the deployment step refuses a chain whose id is not the genesis' and never runs the deployment there", async () => {
+      await withServer(chain(31337, 5), async (port) => {
+        const { code, stderr } = await run("deploy-contracts.js", {
+          NETWORK: "besu",
+          CHAIN_RPC_URL: `http://127.0.0.1:${port}`,
+          EXPECTED_CHAIN_ID: String(genesis.config.chainId),
+        });
+        expect(code).toBe(1);
+        expect(stderr).toContain(`deploy-contracts: chain 31337 at http://127.0.0.1:${port} is not the expected chain 1127`);
+      });
+    });
+
+    it("the deployment step waits for a first block, and gives up after CHAIN_WAIT_SECONDS", async () => {
+      await withServer(chain(1127, 0), async (port) => {
+        const { code, stderr } = await run("deploy-contracts.js", {
+          NETWORK: "besu",
+          CHAIN_RPC_URL: `http://127.0.0.1:${port}`,
+          EXPECTED_CHAIN_ID: "1127",
+          CHAIN_WAIT_SECONDS: "1",
+        });
+        expect(code).toBe(1);
+        expect(stderr).toContain("is not producing blocks after 1 s: no block after genesis yet");
+      });
+    });
+
+    it("the health check is healthy on 200 from GET /health only", async () => {
+      for (const status of [200, 503]) {
+        const paths: string[] = [];
+        await withServer(
+          (request, _body, response) => {
+            paths.push(`${request.method} ${request.url}`);
+            response.statusCode = status;
+            response.end("{}");
+          },
+          async (port) => {
+            const { code } = await run("healthcheck.js", { PORT: String(port) });
+            expect({ status, code }).toEqual({ status, code: status === 200 ? 0 : 1 });
+          },
+        );
+        expect(paths).toEqual(["GET /health"]);
+      }
+      // Nothing listening: unhealthy, not hanging.
+      expect((await run("healthcheck.js", { PORT: "1" })).code).toBe(1);
+    });
+
+    it("the secrets generator writes private env files and refuses to replace them without --force", () => {
+      const dir = join(mkdtempSync(join(tmpdir(), "consentry-kit-")), "secrets");
+      try {
+        writeSecrets(dir, generated);
+        expect(statSync(dir).mode & 0o777).toBe(0o700);
+        for (const name of ENV_FILES) expect(statSync(join(dir, name)).mode & 0o777).toBe(0o600);
+        expect(statSync(join(dir, ACCOUNTS_ALLOWLIST_FILE)).mode & 0o777).toBe(0o644);
+        expect(readFileSync(join(dir, "service.env"), "utf8")).toBe(generated["service.env"]);
+        const again = renderSecrets(newSecrets());
+        expect(() => writeSecrets(dir, again)).toThrow(/already in .*would not open the existing database/);
+        expect(readFileSync(join(dir, "service.env"), "utf8")).toBe(generated["service.env"]);
+        writeSecrets(dir, again, true);
+        expect(readFileSync(join(dir, "service.env"), "utf8")).toBe(again["service.env"]);
+      } finally {
+        rmSync(dirname(dir), { recursive: true, force: true });
+      }
     });
   });
 });
