@@ -4,8 +4,8 @@
  *
  *   npx ts-node --transpile-only deploy/scripts/generate-secrets.ts [--force]
  *
- * Each file of deploy/env/*.env.example is copied with every REPLACE_ME filled: fresh passwords, JWT secret
- * and master key, and four new chain keys — the deployer (the contracts' admin) and the service's relayer,
+ * Each file of deploy/env/*.env.example is copied with every REPLACE_ME filled: fresh passwords, JWT secret,
+ * metrics token and master key, and four new chain keys — the deployer (the contracts' admin) and the service's relayer,
  * anchorer and registrar, whose addresses also go into deployer.env (the roles to grant) and into
  * permissions_accounts.toml (the only accounts the Besu nodes accept transactions from).
  *
@@ -38,6 +38,8 @@ export interface KitSecrets {
   /** The service's own PostgreSQL role `consentry`. */
   databasePassword: string;
   jwtSecret: string;
+  /** Bearer token for /metrics. */
+  metricsToken: string;
   /** 32 bytes of hex. */
   masterKey: string;
   keys: Record<ChainRole, { privateKey: string; address: string }>;
@@ -54,6 +56,7 @@ export function newSecrets(): KitSecrets {
     postgresPassword: randomBytes(24).toString("hex"),
     databasePassword: randomBytes(24).toString("hex"),
     jwtSecret: randomBytes(48).toString("base64url"),
+    metricsToken: randomBytes(32).toString("base64url"),
     masterKey: randomBytes(32).toString("hex"),
     keys,
   };
@@ -69,6 +72,8 @@ export function secretFor(key: string, secrets: KitSecrets): string {
       return secrets.databasePassword;
     case "JWT_SECRET":
       return secrets.jwtSecret;
+    case "METRICS_TOKEN":
+      return secrets.metricsToken;
     case "MASTER_KEY":
       return secrets.masterKey;
   }

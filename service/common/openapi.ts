@@ -21,13 +21,13 @@ export function problemExample(status: number, slug: string, title: string, deta
 /**
  * Schemas the controllers refer to by `$ref` that no DTO class describes: the problem details every error
  * carries, and FHIR R4 bodies, which are open-ended JSON (the service validates their shape per resource type).
- * There is no OperationOutcome: FHIR routes answer errors as problem details too, like every route.
+ * Under /fhir the same problems are answered as FHIR OperationOutcome (domain/fhir-operation-outcome.ts).
  */
 export const OPENAPI_SCHEMAS: Record<string, Record<string, unknown>> = {
   Problem: {
     type: "object",
     description:
-      "Problem details (RFC 9457). `type` is `urn:consentry:problem:<slug>`; the slug is stable API that clients may branch on. Some problems add members (e.g. `errors` for a validation failure, `path` for an invalid FHIR element).",
+      "Problem details (RFC 9457). `type` is `urn:consentry:problem:<slug>`; the slug is stable API that clients may branch on. Some problems add members (e.g. `errors` for a validation failure, `path` for an invalid FHIR element). Under /fhir the same problem comes as a FHIR OperationOutcome (`application/fhir+json`): the slug as a coding of system `urn:consentry:problem`, the path as `expression` (docs/fhir.md §3).",
     required: ["type", "title", "status"],
     properties: {
       type: { type: "string", format: "uri", description: "urn:consentry:problem:<slug>", example: `${PROBLEM_TYPE_PREFIX}validation-failed` },

@@ -1,21 +1,43 @@
 /**
  * The consent vocabulary shared by the contract, the API, the FHIR mappers and the verifier.
- * Bit positions are part of the on-chain format: never renumber them.
+ * Bit positions are part of the on-chain format: never renumber them. The contracts accept bits 0-11 only
+ * (CATEGORY_COUNT in contracts/Common.sol), so every FHIR type is filed under one of these twelve
+ * (docs/fhir.md says why each sits where it does); the `resources` lists are not on chain.
  */
 
 export const CATEGORIES = [
-  { bit: 0, code: "demographics", display: "Demographics", resources: ["Patient"] },
-  { bit: 1, code: "encounters", display: "Encounters", resources: ["Encounter"] },
-  { bit: 2, code: "conditions", display: "Conditions", resources: ["Condition"] },
-  { bit: 3, code: "laboratory", display: "Laboratory results", resources: ["Observation:laboratory", "DiagnosticReport:LAB"] },
-  { bit: 4, code: "vital-signs", display: "Vital signs and wearables", resources: ["Observation:vital-signs", "Observation:activity"] },
-  { bit: 5, code: "medications", display: "Medications", resources: ["MedicationRequest", "MedicationStatement", "MedicationAdministration", "MedicationDispense"] },
+  { bit: 0, code: "demographics", display: "Demographics", resources: ["Patient", "RelatedPerson", "Person"] },
+  {
+    bit: 1,
+    code: "encounters",
+    display: "Encounters",
+    resources: ["Encounter", "EpisodeOfCare", "Appointment", "AppointmentResponse", "Schedule", "Account", "ChargeItem", "Claim", "ClaimResponse", "Coverage", "CoverageEligibilityRequest", "CoverageEligibilityResponse", "EnrollmentRequest", "ExplanationOfBenefit", "Invoice"],
+  },
+  {
+    bit: 2,
+    code: "conditions",
+    display: "Conditions",
+    resources: ["Condition", "AdverseEvent", "ClinicalImpression", "DetectedIssue", "FamilyMemberHistory", "Flag", "RiskAssessment", "BodyStructure", "QuestionnaireResponse", "Observation:social-history", "Observation:survey", "Observation:exam"],
+  },
+  { bit: 3, code: "laboratory", display: "Laboratory results", resources: ["Observation:laboratory", "DiagnosticReport:LAB", "Specimen", "MolecularSequence"] },
+  { bit: 4, code: "vital-signs", display: "Vital signs and wearables", resources: ["Observation:vital-signs", "Observation:activity", "Device", "DeviceUseStatement", "DeviceRequest"] },
+  {
+    bit: 5,
+    code: "medications",
+    display: "Medications",
+    resources: ["MedicationRequest", "MedicationStatement", "MedicationAdministration", "MedicationDispense", "SupplyRequest", "SupplyDelivery", "VisionPrescription"],
+  },
   { bit: 6, code: "allergies", display: "Allergies", resources: ["AllergyIntolerance"] },
-  { bit: 7, code: "immunizations", display: "Immunizations", resources: ["Immunization"] },
-  { bit: 8, code: "procedures", display: "Procedures", resources: ["Procedure"] },
-  { bit: 9, code: "imaging", display: "Imaging", resources: ["ImagingStudy", "DiagnosticReport:imaging", "Observation:imaging"] },
-  { bit: 10, code: "documents", display: "Clinical documents", resources: ["DocumentReference"] },
-  { bit: 11, code: "care-plans", display: "Care plans", resources: ["CarePlan", "CareTeam", "Goal"] },
+  { bit: 7, code: "immunizations", display: "Immunizations", resources: ["Immunization", "ImmunizationEvaluation", "ImmunizationRecommendation"] },
+  { bit: 8, code: "procedures", display: "Procedures", resources: ["Procedure", "ServiceRequest", "Observation:procedure", "Observation:therapy"] },
+  { bit: 9, code: "imaging", display: "Imaging", resources: ["ImagingStudy", "DiagnosticReport:imaging", "Observation:imaging", "Media"] },
+  {
+    bit: 10,
+    code: "documents",
+    display: "Clinical documents",
+    resources: ["DocumentReference", "DocumentManifest", "Composition", "DiagnosticReport:note", "Communication", "CommunicationRequest", "List", "Basic", "Provenance"],
+  },
+  { bit: 11, code: "care-plans", display: "Care plans", resources: ["CarePlan", "CareTeam", "Goal", "NutritionOrder", "RequestGroup", "Task", "ResearchSubject", "MeasureReport", "Group"] },
 ] as const;
 
 /** HL7 v3 PurposeOfUse codes (http://terminology.hl7.org/CodeSystem/v3-ActReason). */

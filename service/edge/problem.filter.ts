@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import { redact } from "../common/redact";
 import { Problem, PROBLEM_TYPE_PREFIX, type ProblemBody } from "../common/problem";
 import type { RefusalObserver } from "../common/refusal-observer";
+import { isFhirPath, operationOutcomeOf } from "../domain/fhir-operation-outcome";
 import { isDatabaseUnavailable } from "./database-errors";
 import type { RouteIndex } from "./route-index";
 
@@ -55,7 +56,10 @@ export class ProblemFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     const { body, headers } = problemOf(error, request, this.options.routes);
-    const send = () => void reply.status(body.status).headers({ ...headers, "content-type": "application/problem+json" }).send(body);
+    const send = isFhirPath(request.url)
+      ? // FHIR clients expect OperationOutcome under /fhir: the same problem, its slug kept as a coding.
+        () => void reply.status(body.status).headers({ ...headers, "content-type": "application/fhir+json" }).send(operationOutcomeOf(body))
+      : () => void reply.status(body.status).headers({ ...headers, "content-type": "application/problem+json" }).send(body);
     // Unauthenticated attempts have no actor; rate-limited ones never reached the service (and recording a
     // flood would cost what the limit protects).
     if (!this.options.observer || body.status === 401 || body.status === 429) return send();
@@ -145,6 +149,7 @@ function detailOf(error: HttpException): string | undefined {
 export function fastifyProblemHandler(routes?: RouteIndex) {
   return (error: unknown, request: FastifyRequest, reply: FastifyReply): void => {
     const { body, headers } = problemOf(error, request, routes);
-    void reply.status(body.status).headers({ ...headers, "content-type": "application/problem+json" }).send(body);
+    if (isFhirPath(request.url)) void reply.status(body.status).headers({ ...headers, "content-type": "application/fhir+json" }).send(operationOutcomeOf(body));
+    else void reply.status(body.status).headers({ ...headers, "content-type": "application/problem+json" }).send(body);
   };
 }

@@ -1,17 +1,18 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Put, Query, Res } from "@nestjs/common";
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Put, Query, Req, Res } from "@nestjs/common";
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from "@nestjs/swagger";
 import { ApiProblems, FHIR_JSON as FHIR_MEDIA_TYPE, SCHEMA } from "../common/openapi";
-import type { FastifyReply } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Actor } from "../auth/actor";
 import { CurrentActor, Roles } from "../auth/auth.decorators";
 import type { RequestFacts } from "../audit/access-log.service";
 import { AuditedRoute } from "../audit/audited-route.decorator";
 import { Facts } from "../audit/request-facts.decorator";
 import { AccessAction } from "../domain/access-codes";
-import { historyBundle, searchsetBundle } from "../domain/fhir-bundle";
+import { historyBundle } from "../domain/fhir-bundle";
+import { pagedSearchsetBundle, searchPageUrl } from "../domain/fhir-search";
 import { AppConfig, publicBaseUrl } from "../config/app-config";
 import type { StoredRecord } from "../records/stored-record";
-import { FhirInstanceParam, FhirReadQuery, FhirSearchQuery, FhirTypeParam, FhirVersionParam } from "./fhir.dto";
+import { DEFAULT_PAGE, FhirInstanceParam, FhirReadQuery, FhirSearchQuery, FhirTypeParam, FhirVersionParam } from "./fhir.dto";
 import { RecordReleaseService } from "../record-release/record-release.service";
 
 const FHIR_JSON = "application/fhir+json";
@@ -21,7 +22,7 @@ const resourceAnswer = (description: string) => ({ description, content: { [FHIR
 const bundleAnswer = (description: string) => ({ description, content: { [FHIR_MEDIA_TYPE]: { schema: { $ref: SCHEMA.fhirBundle } } } });
 /** The refusals of every consent-checked read. */
 const READ_PROBLEMS: Array<[number, string, string]> = [
-  [400, "Unknown resource type (`unsupported-resource-type`), a purpose missing or unknown (`purpose-required`, `unknown-purpose`), break-glass without a justification (`justification-required`), a search without a valid patient (`patient-required`, `invalid-patient`)", "purpose-required"],
+  [400, "Unknown resource type (`unsupported-resource-type`), a purpose missing or unknown (`purpose-required`, `unknown-purpose`), break-glass without a justification (`justification-required`), a search without a valid patient (`patient-required`, `invalid-patient`, `ambiguous-patient`) or with an invalid `_lastUpdated` (`invalid-search`)", "purpose-required"],
   [403, "No active consent permits it (`consent-required`), a consent denies it (`consent-denied`), break-glass by a non-institution (`role-required`), or a patient searching another's records (`not-your-data`)", "consent-required"],
   [404, "No such record or version the caller may know of (`record-not-found`, `version-not-found`)", "record-not-found"],
 ];
@@ -144,14 +145,40 @@ export class FhirRecordsController {
   @AuditedRoute(AccessAction.RecordSearch)
   @ApiOperation({
     summary: "Search FHIR records of a patient (consent-checked)",
-    description: "A patient's records of one type that the caller may see, each decided like a read; the search is recorded in the access trail. Institutions name a purpose.",
+    description:
+      "A patient's records of one type that the caller may see, each category decided like a read; the search is recorded in the access trail (one event per category the type spans). `patient` is the patient's account (address or did:pkh) or an identifier they are enrolled with (`system|value`). Institutions name a purpose. `_lastUpdated` (eq, ge, gt, le, lt) narrows, `_count` pages (a `next` link follows while more remain). Directory types (Organization, Practitioner, Location, Medication …) are listed without `patient` by any institution, no consent needed, one event.",
   })
-  @ApiOkResponse(bundleAnswer("A searchset Bundle of the records the caller may see; withheld records are neither listed nor counted"))
+  @ApiOkResponse(bundleAnswer("A searchset Bundle of the records the caller may see, newest first; withheld records are neither listed nor counted"))
   @ApiProblems(...READ_PROBLEMS)
-  async search(@CurrentActor() actor: Actor, @Param() { type }: FhirTypeParam, @Query() query: FhirSearchQuery, @Facts() facts: RequestFacts, @Res({ passthrough: true }) reply: FastifyReply) {
-    const records = await this.release.search(actor, type, query.patient, { ...query, facts });
+  async search(
+    @CurrentActor() actor: Actor,
+    @Param() { type }: FhirTypeParam,
+    @Query() query: FhirSearchQuery,
+    @Facts() facts: RequestFacts,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const count = query._count === undefined ? DEFAULT_PAGE : Number(query._count);
+    const offset = query._offset === undefined ? 0 : Number(query._offset);
+    const { records, total } = await this.release.search(actor, type, query.patient, {
+      purpose: query.purpose,
+      justification: query.justification,
+      lastUpdated: query._lastUpdated,
+      page: { offset, count },
+      facts,
+    });
     reply.header("content-type", FHIR_JSON);
-    return searchsetBundle(publicBaseUrl(this.config), records.map((r) => r.resource as { resourceType: string; id?: string }));
+    const base = publicBaseUrl(this.config);
+    const [path, raw = ""] = (request.url ?? "").split("?");
+    return pagedSearchsetBundle(
+      base,
+      records.map((r) => r.resource as { resourceType: string; id?: string }),
+      {
+        total,
+        selfUrl: searchPageUrl(base, path, raw, count, offset),
+        ...(offset + count < total ? { nextUrl: searchPageUrl(base, path, raw, count, offset + count) } : {}),
+      },
+    );
   }
 
   private describe(reply: FastifyReply, record: StoredRecord): void {

@@ -31,12 +31,38 @@ export class FhirReadQuery {
   justification?: string;
 }
 
+/** Page size of a search without `_count`. */
+export const DEFAULT_PAGE = 100;
+
 export class FhirSearchQuery extends FhirReadQuery {
-  @ApiPropertyOptional({ description: "The patient's account (0x address or did:pkh)", example: "did:pkh:eip155:31337:0x976EA74026E726554dB657fA54763abd0C3a0aa9" })
+  @ApiPropertyOptional({
+    description: "The patient: an account (0x address or did:pkh), or `system|value`, an identifier the patient is enrolled with. Omitted for directory types.",
+    example: "did:pkh:eip155:31337:0x976EA74026E726554dB657fA54763abd0C3a0aa9",
+  })
   @IsOptional()
   @IsString()
-  @Length(1, 100)
+  @Length(1, 300)
   patient?: string;
+
+  @ApiPropertyOptional({ description: "Page size (1-1000; default 100)", example: "20", pattern: "^[1-9]\\d{0,3}$" })
+  @IsOptional()
+  @Matches(/^(?:[1-9]\d{0,2}|1000)$/, { message: "_count must be a number from 1 to 1000" })
+  _count?: string;
+
+  @ApiPropertyOptional({ description: "Where a page starts (set by `next` links)", example: "20", pattern: "^\\d{1,9}$" })
+  @IsOptional()
+  @Matches(/^\d{1,9}$/, { message: "_offset must be a whole number" })
+  _offset?: string;
+
+  @ApiPropertyOptional({
+    description: "Last update time, FHIR date search: a date or instant with an optional prefix eq, ge, gt, le, lt; repeat for a range",
+    example: "ge2026-01-01",
+    type: String,
+  })
+  @IsOptional()
+  @IsString({ each: true })
+  @Length(4, 40, { each: true })
+  _lastUpdated?: string | string[];
 }
 
 export class FhirVersionParam extends FhirInstanceParam {

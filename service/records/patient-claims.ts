@@ -1,5 +1,6 @@
 import { type ChainAccounts, URI_SYSTEM } from "../domain/fhir-identity";
 import type { PatientIdentifier } from "../patients/enrolment.entity";
+import { isPatientReference, referencesAt } from "./record-category";
 import { unknownPatient } from "./record-problems";
 import { RESOURCE_RULES } from "./resource-rules";
 import { FHIR_ID, type FhirResource } from "./resource-validation";
@@ -23,20 +24,23 @@ export interface PatientClaims {
 /** Reads the patient claims of a validated resource. Pure; `accounts` decides which did:pkh URIs are ours. */
 export function patientClaims(resource: FhirResource, accounts: ChainAccounts): PatientClaims {
   const type = resource.resourceType;
-  const element = RESOURCE_RULES[type].patient;
-  if (element === null) {
+  const rule = RESOURCE_RULES[type];
+  if (rule.patient === null) {
     const identifiers = resource.identifier as Array<{ system?: string; value: string }>;
     const claims = identifiers.flatMap((identifier, i) => identifierClaim(identifier, `${type}.identifier[${i}]`, accounts) ?? []);
     return { claims, all: false, path: `${type}.identifier` };
   }
-  const path = `${type}.${element}`;
-  const ref = resource[element] as { reference?: string; identifier?: { system?: string; value: string } };
+  const path = `${type}.${rule.patient.join(".")}`;
+  const refs = referencesAt(resource, rule.patient).filter(({ ref }) => !rule.shared || isPatientReference(ref));
   const claims: PatientClaim[] = [];
-  if (ref.reference !== undefined) claims.push(referenceClaim(ref.reference, `${path}.reference`));
-  if (ref.identifier !== undefined) {
-    const claim = identifierClaim(ref.identifier, `${path}.identifier`, accounts);
-    if (!claim) throw unknownPatient(`${path}.identifier`, "an identifier without a system names no enrolled patient");
-    claims.push(claim);
+  for (const { ref, at } of refs) {
+    const { reference, identifier } = ref as { reference?: string; identifier?: { system?: string; value: string } };
+    if (reference !== undefined) claims.push(referenceClaim(reference, `${at}.reference`));
+    if (identifier !== undefined) {
+      const claim = identifierClaim(identifier, `${at}.identifier`, accounts);
+      if (!claim) throw unknownPatient(`${at}.identifier`, "an identifier without a system names no enrolled patient");
+      claims.push(claim);
+    }
   }
   return { claims, all: true, path };
 }
@@ -44,6 +48,7 @@ export function patientClaims(resource: FhirResource, accounts: ChainAccounts): 
 /** An account (did:pkh on this chain, or a bare address) or an enrolled {system, value}; undefined if neither can apply. */
 function identifierClaim(identifier: { system?: string; value: string }, path: string, accounts: ChainAccounts): PatientClaim | undefined {
   const { system, value } = identifier;
+  if (typeof value !== "string") return undefined;
   if (system === undefined || system === URI_SYSTEM) {
     const account = accounts.from(value);
     if (account) return { path, account };
@@ -51,8 +56,11 @@ function identifierClaim(identifier: { system?: string; value: string }, path: s
   return system === undefined ? undefined : { path, identifier: { system, value } };
 }
 
-/** `Patient/{id}` (a Patient record this custodian stored) or `Patient?identifier=system|value` (a conditional reference). */
-function referenceClaim(reference: string, path: string): PatientClaim {
+/**
+ * `Patient/{id}` (a Patient record this custodian stored, or one earlier in the same transaction) or
+ * `Patient?identifier=system|value` (a conditional reference to the patient enrolled with that identifier).
+ */
+export function referenceClaim(reference: string, path: string): PatientClaim {
   const literal = /^Patient\/([^/?#]+)$/.exec(reference);
   if (literal) {
     if (!FHIR_ID.test(literal[1])) throw unknownPatient(path, "not a valid Patient id");

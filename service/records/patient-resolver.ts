@@ -20,12 +20,15 @@ export class PatientResolver {
     private readonly records: RecordRepository,
   ) {}
 
-  /** The patient's address (lower-case), or a 422 Problem. */
-  async resolve(custodian: string, resource: FhirResource): Promise<string> {
+  /**
+   * The patient's address (lower-case), or a 422 Problem. `pending` names the Patient records a
+   * transaction stores before this one (id → patient), which `Patient/{id}` may name too.
+   */
+  async resolve(custodian: string, resource: FhirResource, pending?: ReadonlyMap<string, string>): Promise<string> {
     const { claims, all, path } = patientClaims(resource, this.accounts);
     const found = new Map<string, string>(); // patient → path of the first claim naming them
     for (const claim of claims) {
-      const patient = await this.lookup(custodian, claim);
+      const patient = await this.lookup(custodian, claim, pending);
       if (patient === undefined) {
         if (all) throw unknownPatient(claim.path, "names no patient of this custodian");
         continue;
@@ -41,7 +44,7 @@ export class PatientResolver {
     return patient;
   }
 
-  private async lookup(custodian: string, claim: PatientClaim): Promise<string | undefined> {
+  private async lookup(custodian: string, claim: PatientClaim, pending?: ReadonlyMap<string, string>): Promise<string | undefined> {
     if ("account" in claim) return claim.account.toLowerCase();
     if ("identifier" in claim) {
       const holders = await this.patients.findByIdentifier(claim.identifier, custodian);
@@ -49,6 +52,6 @@ export class PatientResolver {
       if (holders.length > 1) throw ambiguousPatient(claim.path);
       return holders[0];
     }
-    return (await this.records.patientOf("Patient", claim.patientRecordId, custodian)) ?? undefined;
+    return pending?.get(claim.patientRecordId) ?? (await this.records.patientOf("Patient", claim.patientRecordId, custodian)) ?? undefined;
   }
 }

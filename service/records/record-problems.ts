@@ -5,15 +5,35 @@ import { badRequest, forbidden, Problem } from "../common/problem";
  * the offending element in FHIRPath style (e.g. `Observation.code.coding[0].system`).
  */
 export const unsupportedResourceType = (type: string) =>
-  badRequest("unsupported-resource-type", "Unsupported resource type", `Unknown resource types are not served: ${type}`, {
-    resourceType: type,
-  });
+  badRequest(
+    "unsupported-resource-type",
+    "Unsupported resource type",
+    type === "Consent" || type === "AuditEvent"
+      ? `${type} resources are not stored: the service serves them from the ledger (GET /fhir/${type})`
+      : `Unknown resource types are not served: ${type}`,
+    { resourceType: type },
+  );
 
 export const unsupportedCategory = (path: string, detail: string) =>
   badRequest("unsupported-category", "Unsupported data category", `${path}: ${detail}`, { path });
 
-export const invalidResource = (path: string, detail: string) =>
-  badRequest("invalid-resource", "Invalid resource", `${path}: ${detail}`, { path });
+/** One failed check, as OperationOutcome.issue carries it under /fhir (`expression` is the path). */
+export interface ResourceIssue {
+  severity: "error";
+  code: string;
+  diagnostics: string;
+  expression: string[];
+}
+
+/**
+ * 400 `invalid-resource`: `path` is the first failing element; `issues` lists every failure found (FHIR
+ * definitions and Consentry's rules), which /fhir answers as the OperationOutcome's issues.
+ */
+export const invalidResource = (path: string, detail: string, issues?: ResourceIssue[]) =>
+  badRequest("invalid-resource", "Invalid resource", `${path}: ${detail}`, {
+    path,
+    issues: issues ?? [{ severity: "error", code: "invalid", diagnostics: detail, expression: [path] }],
+  });
 
 /** 422: the resource is well-formed but names no patient this custodian may store records for. */
 export const unknownPatient = (path: string, detail: string) =>

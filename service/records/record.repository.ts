@@ -1,7 +1,8 @@
 import { Injectable } from "@nestjs/common";
-import { DataSource, type EntityManager } from "typeorm";
+import { DataSource, type EntityManager, type SelectQueryBuilder } from "typeorm";
 import { prepared } from "../database/prepared";
 import { RecordEntity, RecordKeyEntity, RecordVersionEntity } from "./record.entities";
+import type { LastUpdatedRange } from "./stored-record";
 
 export type WrappedKey = Pick<RecordKeyEntity, "wrappedKey" | "keyVersion">;
 export type NewHead = Omit<RecordEntity, "versionId">;
@@ -106,7 +107,7 @@ export class RecordRepository {
   }
 
   /** The latest version of each of the patient's records of a type, in the given categories (all when omitted). */
-  async latestOfPatient(resourceType: string, patient: string, categories?: number[]): Promise<RecordVersionEntity[]> {
+  async latestOfPatient(resourceType: string, patient: string, categories?: number[], lastUpdated?: LastUpdatedRange): Promise<RecordVersionEntity[]> {
     if (categories?.length === 0) return [];
     const query = this.versions
       .createQueryBuilder("v")
@@ -115,6 +116,19 @@ export class RecordRepository {
       .orderBy("v.lastUpdated", "DESC")
       .addOrderBy("v.id", "ASC");
     if (categories) query.andWhere("r.category IN (:...categories)", { categories });
+    within(query, lastUpdated);
+    return query.getMany();
+  }
+
+  /** The latest version of every record of a type in one category (directory data: every custodian's). */
+  async latestOfCategory(resourceType: string, category: number, lastUpdated?: LastUpdatedRange): Promise<RecordVersionEntity[]> {
+    const query = this.versions
+      .createQueryBuilder("v")
+      .innerJoin(RecordEntity, "r", CURRENT)
+      .where("r.resourceType = :resourceType AND r.category = :category", { resourceType, category })
+      .orderBy("v.lastUpdated", "DESC")
+      .addOrderBy("v.id", "ASC");
+    within(query, lastUpdated);
     return query.getMany();
   }
 
@@ -155,6 +169,11 @@ export class RecordRepository {
       return affected ?? 0;
     });
   }
+}
+
+function within(query: SelectQueryBuilder<RecordVersionEntity>, range: LastUpdatedRange | undefined): void {
+  if (range?.from) query.andWhere("v.lastUpdated >= :from", { from: range.from });
+  if (range?.before) query.andWhere("v.lastUpdated < :before", { before: range.before });
 }
 
 interface RawVersion {

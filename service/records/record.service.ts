@@ -7,13 +7,30 @@ import { associatedData, IntegrityError, seal } from "./crypto/aes-gcm";
 import { KeyRing } from "./crypto/key-ring";
 import { openRecord, sealRecord } from "./crypto/record-sealer";
 import { PatientResolver } from "./patient-resolver";
-import { categoriesOfType, categoryOf } from "./record-category";
+import { categoriesOfType, categoryOf, DIRECTORY_BIT, isDirectory } from "./record-category";
 import { invalidResource, patientMismatch, unsupportedResourceType, versionConflict, wrongCustodian } from "./record-problems";
 import type { RecordVersionEntity } from "./record.entities";
-import { RecordRepository } from "./record.repository";
-import { isSupportedResourceType, RESOURCE_RULES } from "./resource-rules";
+import { RecordRepository, type RecordWriter } from "./record.repository";
+import { isSupportedResourceType, mayBeDirectory, RESOURCE_RULES } from "./resource-rules";
 import { FHIR_ID, validateResource } from "./resource-validation";
-import type { RecordDescription, StoredRecord, UpdateOptions, UpdateResult } from "./stored-record";
+import type { LastUpdatedRange, Page, RecordDescription, StoredRecord, UpdateOptions, UpdateResult } from "./stored-record";
+
+/** Whose key seals a custodian's directory records: not an account, so no patient's erasure can reach it. */
+export const directoryOwner = (custodian: string) => `directory:${custodian.toLowerCase()}`;
+
+/** One record of a transaction, validated and ready to store. */
+export interface PendingWrite {
+  description: RecordDescription;
+  id: string;
+  /** A server-assigned id (create) rather than the client's (update-as-create). */
+  created: boolean;
+  options?: UpdateOptions;
+}
+
+interface Prepared extends PendingWrite {
+  patient: string;
+  candidateKey: ReturnType<KeyRing["newDataKey"]>;
+}
 
 /**
  * The encrypted FHIR record store (docs/architecture.md §7). It classifies, validates, resolves the patient and
@@ -44,15 +61,47 @@ export class RecordService {
    * so a custodian can keep its own ids — Synthea's `Patient/<id>` references resolve that way.
    */
   async update(custodian: string, type: string, id: string, body: unknown, options: UpdateOptions = {}): Promise<UpdateResult> {
+    const description = this.describeUpdate(type, id, body);
+    await this.assertMayWrite(custodian, type, id);
+    return this.store(custodian, description, id, options);
+  }
+
+  /** `describe` for an update of `type/id`: the body must carry the URL's id (R4 RESTful API §3.1.0.4). */
+  describeUpdate(type: string, id: string, body: unknown): RecordDescription {
     const description = this.describe(type, body);
     if (!FHIR_ID.test(id)) throw invalidResource(`${type}.id`, "the id in the URL is not a valid FHIR id");
-    // FHIR update: the body must carry the URL's id (R4 RESTful API §3.1.0.4).
     if (description.resource.id !== id) throw invalidResource(`${type}.id`, `must equal the id in the URL (${id})`);
-    // Ownership first, so another custodian hears "not yours" rather than about its own patient lookup;
-    // the transaction checks it again under the row lock.
+    return description;
+  }
+
+  /**
+   * Ownership first, so another custodian hears "not yours" rather than about its own patient lookup;
+   * the write checks it again under the row lock.
+   */
+  async assertMayWrite(custodian: string, type: string, id: string): Promise<void> {
     const owner = await this.records.custodianOf(type, id);
     if (owner !== null && owner !== addressOf(custodian)) throw wrongCustodian();
-    return this.store(custodian, description, id, options);
+  }
+
+  /**
+   * Stores every write of a transaction, all or nothing: patients are resolved first (a `Patient/{id}` may
+   * name a Patient stored earlier in the same transaction), then every version is written in one database
+   * transaction. Results are in the order given.
+   */
+  async storeAll(custodian: string, writes: PendingWrite[]): Promise<UpdateResult[]> {
+    const owner = addressOf(custodian);
+    const pending = new Map<string, string>();
+    const prepared: Prepared[] = [];
+    for (const [i, write] of writes.entries()) {
+      const one = await this.prepare(owner, write, pending).catch((error) => Promise.reject(tagEntry(error, i)));
+      if (write.description.type === "Patient") pending.set(write.id, one.patient);
+      prepared.push(one);
+    }
+    return this.records.write(async (tx) => {
+      const out: UpdateResult[] = [];
+      for (const [i, one] of prepared.entries()) out.push(await this.writeVersion(tx, owner, one).catch((error) => Promise.reject(tagEntry(error, i))));
+      return out;
+    });
   }
 
   /** The latest version, or null. */
@@ -82,9 +131,30 @@ export class RecordService {
    * docs/architecture.md §4 bitmask), records outside it are neither loaded nor decrypted.
    */
   async search(type: string, patient: string, options: { categories?: number } = {}): Promise<StoredRecord[]> {
+    return (await this.searchPage(type, patient, options)).records;
+  }
+
+  /** `search`, narrowed by `_lastUpdated`, a page of it, and how many match in all. */
+  async searchPage(
+    type: string,
+    patient: string,
+    options: { categories?: number; lastUpdated?: LastUpdatedRange; ownOnly?: { bits: number[]; custodian: string } } = {},
+    page: Page = {},
+  ): Promise<{ records: StoredRecord[]; total: number }> {
     const bits = categoriesOfType(type).map((c) => c.bit);
     const wanted = options.categories === undefined ? undefined : bits.filter((bit) => options.categories! & (1 << bit));
-    return this.decryptAll(await this.records.latestOfPatient(type, addressOf(patient), wanted));
+    let rows = await this.records.latestOfPatient(type, addressOf(patient), wanted, options.lastUpdated);
+    // Categories released only as the custodian's own records: the others' records there are not counted either.
+    const own = options.ownOnly;
+    if (own && own.bits.length > 0) rows = rows.filter((r) => !own.bits.includes(r.category) || r.custodian === own.custodian.toLowerCase());
+    return { records: await this.decryptAll(pageOf(rows, page)), total: rows.length };
+  }
+
+  /** Directory records of a type, every custodian's, newest first. */
+  async searchDirectory(type: string, options: { lastUpdated?: LastUpdatedRange } = {}, page: Page = {}): Promise<{ records: StoredRecord[]; total: number }> {
+    if (!mayBeDirectory(type)) throw unsupportedResourceType(type);
+    const rows = await this.records.latestOfCategory(type, DIRECTORY_BIT, options.lastUpdated);
+    return { records: await this.decryptAll(pageOf(rows, page)), total: rows.length };
   }
 
   /**
@@ -106,34 +176,43 @@ export class RecordService {
     return { records: await this.records.erase(addressOf(patient)) };
   }
 
-  private async store(custodian: string, { type, resource, category }: RecordDescription, id: string, options: UpdateOptions): Promise<UpdateResult> {
+  private async store(custodian: string, description: RecordDescription, id: string, options: UpdateOptions): Promise<UpdateResult> {
     const owner = addressOf(custodian);
     // Lookups first: inside the transaction only its own EntityManager may be used (PGlite has one session).
-    const patient = await this.patients.resolve(owner, resource);
-    const candidateKey = this.keys.newDataKey(patient);
-    return this.records.write(async (tx) => {
-      const wrapped = await tx.ensureDataKey(patient, candidateKey);
-      const dataKey = this.keys.unwrap(patient, wrapped);
-      const now = new Date();
-      const head = await tx.claimHead({ resourceType: type, id, patient, custodian: owner, category: category.bit, lastUpdated: now });
-      if (head.custodian !== owner) throw wrongCustodian();
-      if (head.patient !== patient) throw patientMismatch(`${type}.${RESOURCE_RULES[type].patient ?? "identifier"}`);
-      if (options.ifMatch !== undefined && head.versionId !== options.ifMatch) throw versionConflict(options.ifMatch, head.versionId);
-      const versionId = head.versionId + 1;
-      // Never older than the version it replaces, even if this instance's clock is behind another's.
-      const lastUpdated = head.versionId === 0 ? now : new Date(Math.max(now.getTime(), head.lastUpdated.getTime() + 1));
-      const { resourceType: _type, id: _id, meta, ...rest } = resource;
-      const stored = {
-        resourceType: type,
-        id,
-        meta: { ...(meta as object | undefined), versionId: String(versionId), lastUpdated: lastUpdated.toISOString() },
-        ...rest,
-      };
-      const identity = { resourceType: type, id, versionId, patient };
-      const version = { ...identity, custodian: owner, category: category.bit, lastUpdated, ...sealRecord(dataKey, identity, stored) };
-      await tx.append(version);
-      return { record: toStored(version, stored), created: versionId === 1 };
-    });
+    const prepared = await this.prepare(owner, { description, id, created: false, options });
+    return this.records.write((tx) => this.writeVersion(tx, owner, prepared));
+  }
+
+  /** The patient a write is for (or the custodian's directory), and a data key to use if they have none yet. */
+  private async prepare(owner: string, write: PendingWrite, pending?: ReadonlyMap<string, string>): Promise<Prepared> {
+    const { category, resource } = write.description;
+    const patient = isDirectory(category) ? directoryOwner(owner) : await this.patients.resolve(owner, resource, pending);
+    return { ...write, patient, candidateKey: this.keys.newDataKey(patient) };
+  }
+
+  private async writeVersion(tx: RecordWriter, owner: string, { description, id, options = {}, patient, candidateKey }: Prepared): Promise<UpdateResult> {
+    const { type, resource, category } = description;
+    const wrapped = await tx.ensureDataKey(patient, candidateKey);
+    const dataKey = this.keys.unwrap(patient, wrapped);
+    const now = new Date();
+    const head = await tx.claimHead({ resourceType: type, id, patient, custodian: owner, category: category.bit, lastUpdated: now });
+    if (head.custodian !== owner) throw wrongCustodian();
+    if (head.patient !== patient) throw patientMismatch(`${type}.${Object.hasOwn(RESOURCE_RULES, type) ? (RESOURCE_RULES[type].patient?.join(".") ?? "identifier") : "id"}`);
+    if (options.ifMatch !== undefined && head.versionId !== options.ifMatch) throw versionConflict(options.ifMatch, head.versionId);
+    const versionId = head.versionId + 1;
+    // Never older than the version it replaces, even if this instance's clock is behind another's.
+    const lastUpdated = head.versionId === 0 ? now : new Date(Math.max(now.getTime(), head.lastUpdated.getTime() + 1));
+    const { resourceType: _type, id: _id, meta, ...rest } = resource;
+    const stored = {
+      resourceType: type,
+      id,
+      meta: { ...(meta as object | undefined), versionId: String(versionId), lastUpdated: lastUpdated.toISOString() },
+      ...rest,
+    };
+    const identity = { resourceType: type, id, versionId, patient };
+    const version = { ...identity, custodian: owner, category: category.bit, lastUpdated, ...sealRecord(dataKey, identity, stored) };
+    await tx.append(version);
+    return { record: toStored(version, stored), created: versionId === 1 };
   }
 
   private async decryptAll(rows: RecordVersionEntity[]): Promise<StoredRecord[]> {
@@ -171,11 +250,21 @@ function toStored(row: Omit<RecordVersionEntity, "iv" | "authTag" | "ciphertext"
     id: row.id,
     versionId: row.versionId,
     lastUpdated: row.lastUpdated.toISOString(),
-    patient: checksummed(row.patient),
+    patient: isDirectory(row.category) ? null : checksummed(row.patient),
     custodian: checksummed(row.custodian),
     category: row.category,
     resource: resource as StoredRecord["resource"],
   };
+}
+
+/** Marks which write of a transaction an error is about (`entryIndex`, in the order given to storeAll). */
+function tagEntry(error: unknown, index: number): unknown {
+  if (error && typeof error === "object") Object.assign(error, { entryIndex: index });
+  return error;
+}
+
+function pageOf<T>(rows: T[], { offset = 0, count }: Page): T[] {
+  return rows.slice(offset, count === undefined ? undefined : offset + count);
 }
 
 function assertType(type: string): void {

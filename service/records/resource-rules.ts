@@ -1,80 +1,145 @@
 /**
- * What each supported FHIR R4 resource type must carry, beyond the generic JSON rules: its required
- * elements (FHIR's own 1..1 / 1..* cardinalities and required code bindings), plus the reference to
- * the patient, which Consentry requires even where FHIR makes it optional — a record nobody owns
- * cannot be consent-checked.
+ * Which FHIR R4 resource types the record store serves, and how each names its patient (docs/fhir.md).
+ *
+ * - Every type of the R4 Patient compartment (CompartmentDefinition/patient) is a patient's data: it
+ *   must name its patient, and its data category (docs/architecture.md §4, service/domain/vocabulary.ts)
+ *   decides which consents release it. Consent and AuditEvent are the exceptions: the service serves
+ *   them itself, from the chain and the access trail (`GET /fhir/Consent`, `GET /fhir/AuditEvent`).
+ * - Types outside the compartment that describe who and what care involves (Organization, Practitioner,
+ *   Location, Medication …) are directory data: stored per custodian, released to any institution without
+ *   a consent, and still recorded in the access trail.
+ * - Device, Schedule and Group are either: a patient's when they name one, directory data when they do not.
+ *
+ * Structure, cardinalities and required codes come from the FHIR definitions (fhir-definitions.ts); these
+ * rules add what Consentry needs on top: a patient reference where FHIR may leave it out, and the
+ * category codings of Observation and DiagnosticReport.
  */
 
-/** The shape an element must have. A string array is a `code` from that required value set. */
-export type ElementKind =
-  | "code"
-  | "string"
-  | "dateTime"
-  | "Coding"
-  | "CodeableConcept"
-  | "CodeableConcept[]"
-  | "Period"
-  | "Reference"
-  | "Identifier"
-  | "Identifier[]"
-  | "DocumentContent"
-  | "DocumentContent[]"
-  | readonly string[];
-
 export interface ResourceRule {
-  /** The Reference element naming the patient; null for Patient, which is resolved by its identifiers. */
-  patient: "subject" | "patient" | null;
-  required: Readonly<Record<string, ElementKind>>;
-  /** Choice elements (`medication[x]`): exactly one of the named variants must be present. */
-  choices?: Readonly<Record<string, Readonly<Record<string, ElementKind>>>>;
+  /**
+   * Where the patient is named: element names from the resource down to the Reference(s) (e.g.
+   * `["subject"]`, `["participant", "actor"]`); null for Patient itself, which is resolved by its
+   * identifiers.
+   */
+  patient: readonly string[] | null;
+  /**
+   * The element may hold references to others than the patient (participants, targets, members): only
+   * Patient references there count, and there must be at least one. Otherwise every reference there
+   * must name the patient.
+   */
+  shared?: boolean;
+  /** Without a patient reference the resource is directory data (Device, Schedule, Group). */
+  directoryWithoutPatient?: boolean;
+  /** Elements Consentry requires although FHIR does not (the category that decides the consent category). */
+  required?: readonly string[];
 }
 
-const MEDICATION = { medicationCodeableConcept: "CodeableConcept", medicationReference: "Reference" } as const;
+const at = (...path: string[]): ResourceRule => ({ patient: path });
+const among = (...path: string[]): ResourceRule => ({ patient: path, shared: true });
 
-// Required value sets of FHIR R4 (status and intent bindings are `required` strength there).
-const ENCOUNTER_STATUS = ["planned", "arrived", "triaged", "in-progress", "onleave", "finished", "cancelled", "entered-in-error", "unknown"];
-const OBSERVATION_STATUS = ["registered", "preliminary", "final", "amended", "corrected", "cancelled", "entered-in-error", "unknown"];
-const REPORT_STATUS = ["registered", "partial", "preliminary", "final", "amended", "corrected", "appended", "cancelled", "entered-in-error", "unknown"];
-const IMAGING_STATUS = ["registered", "available", "cancelled", "entered-in-error", "unknown"];
-const MED_REQUEST_STATUS = ["active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped", "draft", "unknown"];
-const MED_REQUEST_INTENT = ["proposal", "plan", "order", "original-order", "reflex-order", "filler-order", "instance-order", "option"];
-const MED_STATEMENT_STATUS = ["active", "completed", "entered-in-error", "intended", "stopped", "on-hold", "unknown", "not-taken"];
-const MED_ADMIN_STATUS = ["in-progress", "not-done", "on-hold", "completed", "entered-in-error", "stopped", "unknown"];
-const MED_DISPENSE_STATUS = ["preparation", "in-progress", "cancelled", "on-hold", "completed", "entered-in-error", "stopped", "declined", "unknown"];
-const IMMUNIZATION_STATUS = ["completed", "entered-in-error", "not-done"];
-const PROCEDURE_STATUS = ["preparation", "in-progress", "not-done", "on-hold", "stopped", "completed", "entered-in-error", "unknown"];
-const DOCUMENT_STATUS = ["current", "superseded", "entered-in-error"];
-const CARE_PLAN_STATUS = ["draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"];
-const CARE_PLAN_INTENT = ["proposal", "plan", "order", "option"];
-const GOAL_STATUS = ["proposed", "planned", "accepted", "active", "on-hold", "completed", "cancelled", "entered-in-error", "rejected"];
-
+/** The Patient compartment of FHIR R4, less Consent and AuditEvent, with each type's patient element. */
 export const RESOURCE_RULES: Readonly<Record<string, ResourceRule>> = {
-  Patient: { patient: null, required: { identifier: "Identifier[]" } },
-  Encounter: { patient: "subject", required: { status: ENCOUNTER_STATUS, class: "Coding" } },
-  Condition: { patient: "subject", required: {} },
+  Patient: { patient: null },
+  Account: among("subject"),
+  AdverseEvent: at("subject"),
+  AllergyIntolerance: at("patient"),
+  Appointment: among("participant", "actor"),
+  AppointmentResponse: at("actor"),
+  Basic: at("subject"),
+  BodyStructure: at("patient"),
+  CarePlan: at("subject"),
+  CareTeam: at("subject"),
+  ChargeItem: at("subject"),
+  Claim: at("patient"),
+  ClaimResponse: at("patient"),
+  ClinicalImpression: at("subject"),
+  Communication: at("subject"),
+  CommunicationRequest: at("subject"),
+  Composition: at("subject"),
+  Condition: at("subject"),
+  Coverage: at("beneficiary"),
+  CoverageEligibilityRequest: at("patient"),
+  CoverageEligibilityResponse: at("patient"),
+  DetectedIssue: at("patient"),
+  Device: { patient: ["patient"], directoryWithoutPatient: true },
+  DeviceRequest: at("subject"),
+  DeviceUseStatement: at("subject"),
+  DiagnosticReport: { patient: ["subject"], required: ["category"] },
+  DocumentManifest: at("subject"),
+  DocumentReference: at("subject"),
+  Encounter: at("subject"),
+  EnrollmentRequest: at("candidate"),
+  EpisodeOfCare: at("patient"),
+  ExplanationOfBenefit: at("patient"),
+  FamilyMemberHistory: at("patient"),
+  Flag: at("subject"),
+  Goal: at("subject"),
+  Group: { patient: ["member", "entity"], shared: true, directoryWithoutPatient: true },
+  ImagingStudy: at("subject"),
+  Immunization: at("patient"),
+  ImmunizationEvaluation: at("patient"),
+  ImmunizationRecommendation: at("patient"),
+  Invoice: at("subject"),
+  List: at("subject"),
+  MeasureReport: at("subject"),
+  Media: at("subject"),
+  MedicationAdministration: at("subject"),
+  MedicationDispense: at("subject"),
+  MedicationRequest: at("subject"),
+  MedicationStatement: at("subject"),
+  MolecularSequence: at("patient"),
+  NutritionOrder: at("patient"),
   // category is 0..* in FHIR; required here because it decides which consent category applies.
-  Observation: { patient: "subject", required: { status: OBSERVATION_STATUS, code: "CodeableConcept", category: "CodeableConcept[]" } },
-  DiagnosticReport: { patient: "subject", required: { status: REPORT_STATUS, code: "CodeableConcept", category: "CodeableConcept[]" } },
-  ImagingStudy: { patient: "subject", required: { status: IMAGING_STATUS } },
-  MedicationRequest: { patient: "subject", required: { status: MED_REQUEST_STATUS, intent: MED_REQUEST_INTENT }, choices: { medication: MEDICATION } },
-  MedicationStatement: { patient: "subject", required: { status: MED_STATEMENT_STATUS }, choices: { medication: MEDICATION } },
-  MedicationAdministration: {
-    patient: "subject",
-    required: { status: MED_ADMIN_STATUS },
-    choices: { medication: MEDICATION, effective: { effectiveDateTime: "dateTime", effectivePeriod: "Period" } },
-  },
-  MedicationDispense: { patient: "subject", required: { status: MED_DISPENSE_STATUS }, choices: { medication: MEDICATION } },
-  AllergyIntolerance: { patient: "patient", required: {} },
-  Immunization: {
-    patient: "patient",
-    required: { status: IMMUNIZATION_STATUS, vaccineCode: "CodeableConcept" },
-    choices: { occurrence: { occurrenceDateTime: "dateTime", occurrenceString: "string" } },
-  },
-  Procedure: { patient: "subject", required: { status: PROCEDURE_STATUS } },
-  DocumentReference: { patient: "subject", required: { status: DOCUMENT_STATUS, content: "DocumentContent[]" } },
-  CarePlan: { patient: "subject", required: { status: CARE_PLAN_STATUS, intent: CARE_PLAN_INTENT } },
-  CareTeam: { patient: "subject", required: {} },
-  Goal: { patient: "subject", required: { lifecycleStatus: GOAL_STATUS, description: "CodeableConcept" } },
+  Observation: { patient: ["subject"], required: ["category"] },
+  Person: among("link", "target"),
+  Procedure: at("subject"),
+  Provenance: among("target"),
+  QuestionnaireResponse: at("subject"),
+  RelatedPerson: at("patient"),
+  RequestGroup: at("subject"),
+  ResearchSubject: at("individual"),
+  RiskAssessment: at("subject"),
+  Schedule: { patient: ["actor"], shared: true, directoryWithoutPatient: true },
+  ServiceRequest: at("subject"),
+  Specimen: at("subject"),
+  SupplyDelivery: at("patient"),
+  SupplyRequest: at("deliverTo"),
+  Task: at("for"),
+  VisionPrescription: at("patient"),
 };
 
-export const isSupportedResourceType = (type: string): boolean => Object.hasOwn(RESOURCE_RULES, type);
+/**
+ * Directory data: resources outside the Patient compartment that records refer to — who gives care,
+ * where, with what. No patient, no consent; any institution may read them, and every access is recorded.
+ */
+export const DIRECTORY_TYPES: ReadonlySet<string> = new Set([
+  "Organization",
+  "OrganizationAffiliation",
+  "Practitioner",
+  "PractitionerRole",
+  "Location",
+  "HealthcareService",
+  "Endpoint",
+  "Slot",
+  "Medication",
+  "MedicationKnowledge",
+  "Substance",
+  "DeviceDefinition",
+  "Questionnaire",
+  "PlanDefinition",
+  "ActivityDefinition",
+]);
+
+/** Compartment types the service serves from the ledger itself rather than storing them. */
+export const LEDGER_VIEWS: ReadonlySet<string> = new Set(["Consent", "AuditEvent"]);
+
+/** Types that are a patient's data (with the patient named), whatever else they may be. */
+export const isPatientResourceType = (type: string): boolean => Object.hasOwn(RESOURCE_RULES, type);
+
+/** Types only ever stored as directory data. */
+export const isDirectoryOnlyType = (type: string): boolean => DIRECTORY_TYPES.has(type);
+
+/** Types that may be stored as directory data: the directory types, and those that are when they name no patient. */
+export const mayBeDirectory = (type: string): boolean => DIRECTORY_TYPES.has(type) || RESOURCE_RULES[type]?.directoryWithoutPatient === true;
+
+export const isSupportedResourceType = (type: string): boolean => isPatientResourceType(type) || isDirectoryOnlyType(type);

@@ -9,9 +9,10 @@ export interface StoredRecord {
   versionId: number;
   /** ISO 8601 instant, equal to `resource.meta.lastUpdated`. */
   lastUpdated: string;
-  patient: string;
+  /** The patient's account; null for directory data (record-category.ts DIRECTORY). */
+  patient: string | null;
   custodian: string;
-  /** The category bit (docs/architecture.md §4). */
+  /** The category bit (docs/architecture.md §4), or 255 (DIRECTORY_BIT) for directory data. */
   category: number;
   /** The FHIR resource with `id` and `meta.versionId`/`meta.lastUpdated` set by the server. */
   resource: FhirResource;
@@ -34,4 +35,18 @@ export interface UpdateResult {
   record: StoredRecord;
   /** True when the update created the record (FHIR update-as-create): answer 201 rather than 200. */
   created: boolean;
+}
+
+/** `_lastUpdated` bounds of a search (FHIR date search prefixes ge/gt/le/lt), as instants. */
+export interface LastUpdatedRange {
+  /** Inclusive lower bound. */
+  from?: Date;
+  /** Exclusive upper bound. */
+  before?: Date;
+}
+
+/** A page of a search: `count` matches from `offset` (FHIR `_count`, and the `_offset` of a `next` link). */
+export interface Page {
+  offset?: number;
+  count?: number;
 }

@@ -229,6 +229,8 @@ describe("the deployment kit (deploy/), checked statically", () => {
           "CHAIN_RPC_URL", "DEPLOYMENT", "JWT_SECRET", "MASTER_KEY",
           // … and by this deployment: PostgreSQL for several workers, the three signer keys, the shared rate limit.
           "DATABASE_URL", "RELAYER_PRIVATE_KEY", "ANCHORER_PRIVATE_KEY", "REGISTRAR_PRIVATE_KEY", "REDIS_URL", "PUBLIC_URL", "HOST",
+          // … and Prometheus, behind a token on a port of its own.
+          "METRICS_TOKEN", "METRICS_PORT",
         ]) {
           expect({ name, key, set: Boolean(env[key]) }).toEqual({ name, key, set: true });
         }
@@ -244,6 +246,10 @@ describe("the deployment kit (deploy/), checked statically", () => {
         expect(services[name].ports).toEqual([expect.stringMatching(new RegExp(`:${config.PORT}$`))]);
         expect(config.MASTER_KEY).toBe(secrets.masterKey);
         expect(config.RELAYER_PRIVATE_KEY).toBe(secrets.keys.relayer.privateKey);
+        expect(config.METRICS_TOKEN).toBe(secrets.metricsToken);
+        // The metrics listener is reachable on the compose networks only: no published port names it.
+        expect(config.METRICS_PORT).toBeGreaterThan(0);
+        expect((services[name].ports ?? []).some((port) => port.endsWith(`:${config.METRICS_PORT}`))).toBe(false);
       }
       // QBFT is what makes zero confirmations right: a block is final once it is in the chain.
       expect(genesis.config.qbft).toBeDefined();
@@ -258,7 +264,7 @@ describe("the deployment kit (deploy/), checked statically", () => {
     it("keep secrets in the env file, and point at this kit's database, Redis, validators and deployment file", () => {
       const secretKeys = Object.keys(parseEnvFile(exampleOf("service.env")));
       expect(secretKeys.sort()).toEqual(
-        ["DATABASE_URL", "JWT_SECRET", "MASTER_KEY", "RELAYER_PRIVATE_KEY", "ANCHORER_PRIVATE_KEY", "REGISTRAR_PRIVATE_KEY"].sort(),
+        ["DATABASE_URL", "JWT_SECRET", "MASTER_KEY", "RELAYER_PRIVATE_KEY", "ANCHORER_PRIVATE_KEY", "REGISTRAR_PRIVATE_KEY", "METRICS_TOKEN"].sort(),
       );
       const rpcHosts = new Set<string>();
       for (const name of INSTANCES) {
@@ -314,7 +320,7 @@ describe("the deployment kit (deploy/), checked statically", () => {
       for (const file of ENV_FILES) {
         const example = exampleOf(file);
         for (const [key, value] of Object.entries(parseEnvFile(example))) {
-          if (/PASSWORD|SECRET|KEY|DATABASE_URL|ADDRESSES/.test(key)) expect({ file, key, value }).toEqual({ file, key, value: expect.stringContaining(PLACEHOLDER) });
+          if (/PASSWORD|SECRET|KEY|TOKEN|DATABASE_URL|ADDRESSES/.test(key)) expect({ file, key, value }).toEqual({ file, key, value: expect.stringContaining(PLACEHOLDER) });
         }
         // No key material outside comments.
         expect(example.split("\n").filter((l) => !l.startsWith("#")).join("\n")).not.toMatch(/[0-9a-fA-F]{32}/);

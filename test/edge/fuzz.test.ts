@@ -3,7 +3,7 @@ import type { Deployment } from "../../service/chain/deployment";
 import { inProcessChain, type InProcessChain } from "../support/chain";
 import { deployWithDemoRoles } from "../support/consent-fixture";
 import { startTestService, testServiceEnv, type TestService } from "../support/service";
-import { describeRequest, EdgeHarness, PROBLEM_PREFIX, type Violation } from "./support/harness";
+import { describeRequest, EdgeHarness, outcomeSlug, PROBLEM_PREFIX, type Violation } from "./support/harness";
 import { catalogue, concreteParam, templateMatches } from "./support/catalogue";
 import { encodeLoose, requestFor, type FuzzRequest, type Pools } from "./support/inputs";
 import { methodsByPath, operationsOf, type Operation } from "./support/openapi";
@@ -136,7 +136,8 @@ describe("fuzz: every route of the OpenAPI document", () => {
         const request: FuzzRequest = { caller: "custodian", auth: "valid", op: `${methods[0]} ${template}`, secured: true, method, url, headers: { ...world.auth.custodian }, notes: ["unknown-method"] };
         const res = await harness.exercise(request);
         const allow = String(res?.headers.allow ?? "").split(/,\s*/);
-        if (res?.status !== 405 || res.body?.type !== PROBLEM_PREFIX + "method-not-allowed" || !methods.every((m) => allow.includes(m))) {
+        const slug = typeof res?.body?.type === "string" ? res.body.type.replace(PROBLEM_PREFIX, "") : outcomeSlug(res?.body);
+        if (res?.status !== 405 || slug !== "method-not-allowed" || !methods.every((m) => allow.includes(m))) {
           wrong.push(`${describeRequest(request)} → ${res?.status} Allow: ${res?.headers.allow} ${res?.text.slice(0, 120)}`);
         }
       }

@@ -1,3 +1,4 @@
+import { ERROR_CONTENT_TYPE, problemType } from "../support/problem-type";
 import { request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { sign as signJwt } from "jsonwebtoken";
@@ -50,9 +51,10 @@ describe("bad input at the edge", () => {
   afterAll(() => service?.close());
 
   const call = (method: string, url: string, headers: Record<string, string> = {}, payload?: unknown) => service.request({ method, url, headers, payload });
+  /** A problem: problem+json, or under /fhir an OperationOutcome carrying the same slug. */
   const expectProblem = (res: { status: number; headers: Record<string, unknown>; body: { type?: string } }, status: number, slug?: string) => {
-    expect([res.status, String(res.headers["content-type"]).match(PROBLEM) !== null]).toEqual([status, true]);
-    if (slug) expect(res.body.type).toBe(type(slug));
+    expect([res.status, String(res.headers["content-type"]).match(ERROR_CONTENT_TYPE) !== null]).toEqual([status, true]);
+    if (slug) expect(problemType(res)).toBe(type(slug));
   };
 
   describe("JSON nested 10,000 levels deep", () => {

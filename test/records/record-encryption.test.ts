@@ -104,7 +104,7 @@ describe("encryption at rest and erasure (real database)", () => {
     await expect(h.records.read(x.type, x.id)).rejects.toThrow(IntegrityError);
     await expect(h.records.read(y.type, y.id)).rejects.toThrow(/failed authentication/);
     // A search touching a tampered row fails as a whole rather than silently skipping or misreporting.
-    await expect(h.records.search(x.type, x.patient)).rejects.toThrow(IntegrityError);
+    await expect(h.records.search(x.type, x.patient!)).rejects.toThrow(IntegrityError);
     await overwrite(x, rx);
     await overwrite(y, ry);
     expect((await h.records.read(x.type, x.id))!.resource).toEqual(x.resource);

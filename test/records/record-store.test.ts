@@ -163,8 +163,8 @@ describe("record store (real database)", () => {
     it("returns null for unknown ids and refuses unknown types", async () => {
       expect(await h.records.read("Observation", "nope")).toBeNull();
       expect(await h.records.history("Observation", "nope")).toEqual([]);
-      expect((await rejection(h.records.read("Device", "x"))).slug).toBe("unsupported-resource-type");
-      expect((await rejection(h.records.search("Device", alice))).slug).toBe("unsupported-resource-type");
+      expect((await rejection(h.records.read("Spaceship", "x"))).slug).toBe("unsupported-resource-type");
+      expect((await rejection(h.records.search("Spaceship", alice))).slug).toBe("unsupported-resource-type");
       expect((await rejection(h.records.search("Observation", "not-an-address"))).slug).toBe("invalid-address");
     });
 

@@ -13,6 +13,14 @@ const base = () => observation("laboratory");
 const withoutKey = (o: Json, key: string) => Object.fromEntries(Object.entries(o).filter(([k]) => k !== key));
 
 describe("structural validation", () => {
+  it("refuses what the FHIR R4 definitions refuse, listing every failure with its path", () => {
+    const condition = { ...syntheaSample().find((r) => r.resourceType === "Condition")!, code: "diabetes", onsetDateTime: "yesterday", bogusElement: 1 };
+    const problem = problemOf(() => validateResource("Condition", condition));
+    const issues = (problem.toBody() as unknown as { issues: Array<{ expression: string[]; diagnostics: string }> }).issues;
+    expect(issues.map((i) => i.expression[0]).sort()).toEqual(["Condition.bogusElement", "Condition.code", "Condition.onset[x]"]);
+    expect(problem.toBody()).toMatchObject({ type: "urn:consentry:problem:invalid-resource", status: 400 });
+  });
+
   it("accepts valid resources and returns the body unchanged", () => {
     const body = base();
     expect(validateResource("Observation", body)).toBe(body);
@@ -30,7 +38,8 @@ describe("structural validation", () => {
   });
 
   it("refuses an unsupported type in the URL before looking at the body", () => {
-    expect(invalid("Device", {}).slug).toBe("unsupported-resource-type");
+    expect(invalid("Spaceship", {}).slug).toBe("unsupported-resource-type");
+    expect(invalid("Consent", {}).slug).toBe("unsupported-resource-type");
     expect(invalid("__proto__", {}).slug).toBe("unsupported-resource-type");
   });
 
@@ -70,7 +79,7 @@ describe("structural validation", () => {
   it("checks required codes against FHIR's required value sets", () => {
     expect(invalid("Observation", { ...base(), status: "done" })).toMatchObject({
       path: "Observation.status",
-      detail: expect.stringMatching(/must be one of registered, preliminary, final/),
+      detail: expect.stringMatching(/not in the required value set http:\/\/hl7.org\/fhir\/ValueSet\/observation-status \(registered, preliminary, final/),
     });
     expect(invalid("Observation", { ...base(), status: 1 }).path).toBe("Observation.status");
   });
@@ -87,7 +96,7 @@ describe("structural validation", () => {
     body.code.coding[0].code = "two  spaces";
     expect(invalid("Observation", body).path).toBe("Observation.code.coding[0].code");
     const dated = { ...handMade().find((r) => r.resourceType === "MedicationAdministration")!, effectiveDateTime: "yesterday" };
-    expect(invalid("MedicationAdministration", dated).path).toBe("MedicationAdministration.effectiveDateTime");
+    expect(invalid("MedicationAdministration", dated).path).toBe("MedicationAdministration.effective[x]");
   });
 
   it("requires the patient reference to be a Reference naming a Patient", () => {
@@ -110,7 +119,8 @@ describe("structural validation", () => {
     expect(invalid("Observation", { ...base(), valueQuantity: { value: Number.NaN } }).path).toBe("Observation.valueQuantity.value");
     expect(invalid("Observation", { ...base(), issued: new Date() }).path).toBe("Observation.issued");
     // Nulls inside arrays pad primitive extensions (FHIR JSON §2.6.2.5) and are allowed.
-    expect(() => validateResource("Observation", { ...base(), note: [{ text: "a" }], _x: [null, { id: "e" }] })).not.toThrow();
+    const named = { resourceType: "Patient", identifier: [{ system: "urn:x", value: "1" }], name: [{ given: ["Jane", "Ann"], _given: [null, { id: "e" }] }] };
+    expect(() => validateResource("Patient", named)).not.toThrow();
   });
 
   it("bounds size and depth", () => {

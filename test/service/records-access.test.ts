@@ -5,6 +5,7 @@ import { walletOf } from "../support/actors";
 import { inProcessChain, type InProcessChain } from "../support/chain";
 import { consentClient, deployWithDemoRoles } from "../support/consent-fixture";
 import { startTestService, type TestService } from "../support/service";
+import { problemType } from "../support/problem-type";
 import { labObservation, recordsOf, type FhirJson } from "../support/synthea";
 import { anchoredRanges, waitUntil, verifyOnChain } from "../support/trail-assertions";
 
@@ -68,7 +69,7 @@ describe("consent-enforced record exchange", () => {
     const condition = stored.get("Condition")!;
     const denied = await get(`/fhir/Condition/${condition.id}?purpose=TREAT`, lab);
     expect(denied.status).toBe(403);
-    expect(denied.body.type).toBe("urn:consentry:problem:consent-required");
+    expect(problemType(denied)).toBe("urn:consentry:problem:consent-required");
     expect(JSON.stringify(denied.body)).not.toContain(SYNTHEA_PATIENT);
 
     const signed = await client.signGrant(alice, client.terms(alice, { grantee: walletOf("institution", 1).address, categories: CONDITIONS }));
@@ -132,7 +133,7 @@ describe("consent-enforced record exchange", () => {
   it("answers an id that names no record exactly as one the caller may not see", async () => {
     const withheld = await get(`/fhir/Observation/${stored.get("Observation")!.id}?purpose=TREAT`, lab);
     const unknown = await get(`/fhir/Observation/no-such-record?purpose=TREAT`, lab);
-    const shape = (res: { status: number; body: { type: string; title: string } }) => [res.status, res.body.type, res.body.title];
+    const shape = (res: { status: number; body: { issue: Array<{ details: { text: string } }> } }) => [res.status, problemType(res), res.body.issue[0].details.text];
     expect(shape(withheld)).toEqual([403, "urn:consentry:problem:consent-required", "Forbidden"]);
     expect(shape(unknown)).toEqual(shape(withheld));
     expect(shape(await get(`/fhir/Observation/no-such-record`, lab))).toEqual(shape(await get(`/fhir/Observation/${stored.get("Observation")!.id}`, lab)));
@@ -157,7 +158,7 @@ describe("consent-enforced record exchange", () => {
     const immunization = stored.get("Immunization")!;
     const noReason = await get(`/fhir/Immunization/${immunization.id}?purpose=ETREAT`, lab);
     expect(noReason.status).toBe(400);
-    expect(noReason.body.type).toBe("urn:consentry:problem:justification-required");
+    expect(problemType(noReason)).toBe("urn:consentry:problem:justification-required");
 
     const res = await get(`/fhir/Immunization/${immunization.id}?purpose=ETREAT&justification=${encodeURIComponent("unconscious in ER")}`, lab);
     expect(res.status).toBe(200);
@@ -185,13 +186,13 @@ describe("consent-enforced record exchange", () => {
       get(`/fhir/Immunization/${immunization.id}?purpose=ETREAT&justification=a%00b`, lab),
       get(`/fhir/Immunization/${immunization.id}`, aliceAuth),
     ]);
-    expect([bad.status, bad.body.type]).toEqual([400, "urn:consentry:problem:validation-failed"]);
+    expect([bad.status, problemType(bad)]).toEqual([400, "urn:consentry:problem:validation-failed"]);
     expect(good.status).toBe(200);
   });
 
   describe("bad input: a 4xx problem, nothing released, and the attempt in the trail", () => {
     const cases: Array<[string, () => Promise<{ status: number; body: any; headers: Record<string, unknown> }>, number, string]> = [
-      ["an unknown resource type", () => get(`/fhir/Device/x?purpose=TREAT`, lab), 400, "unsupported-resource-type"],
+      ["an unknown resource type", () => get(`/fhir/Spaceship/x?purpose=TREAT`, lab), 400, "unsupported-resource-type"],
       // The same answer as for a record the caller may not see: ids tell nothing.
       ["an id that does not exist", () => get(`/fhir/Condition/does-not-exist?purpose=TREAT`, lab), 403, "consent-required"],
       ["a missing purpose", () => get(`/fhir/Condition/${stored.get("Condition")!.id}`, lab), 400, "purpose-required"],
@@ -205,8 +206,9 @@ describe("consent-enforced record exchange", () => {
       const before = await trailCount();
       const res = await act();
       expect(res.status).toBe(status);
-      if (slug) expect(res.body.type).toBe(`urn:consentry:problem:${slug}`);
-      expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
+      if (slug) expect(problemType(res)).toBe(`urn:consentry:problem:${slug}`);
+      // Errors under /fhir are OperationOutcomes (FHIR JSON).
+      expect(res.headers["content-type"]).toMatch(/^application\/fhir\+json/);
       expect(await trailCount()).toBe(before + 1);
     });
 
@@ -215,7 +217,7 @@ describe("consent-enforced record exchange", () => {
       const huge = { ...labObservation(`Patient/${SYNTHEA_PATIENT}`), note: [{ text: "x".repeat(70_000) }] };
       const res = await service.request({ method: "POST", url: "/fhir/Observation", headers: hospital, payload: huge });
       expect(res.status).toBe(413);
-      expect(res.body.type).toBe("urn:consentry:problem:payload-too-large");
+      expect(problemType(res)).toBe("urn:consentry:problem:payload-too-large");
       const events = (await get("/audit/events?limit=1000", regulator)).body.events;
       expect(events).toHaveLength(before + 1);
       expect(events.at(-1)).toMatchObject({ action: "record.write", decision: "rejected", resourceType: "Observation" });
@@ -225,7 +227,7 @@ describe("consent-enforced record exchange", () => {
       const before = await trailCount();
       const res = await get(`/fhir/Condition/${"x".repeat(80)}?purpose=TREAT`, lab);
       expect(res.status).toBe(400);
-      expect(res.body.type).toBe("urn:consentry:problem:validation-failed");
+      expect(problemType(res)).toBe("urn:consentry:problem:validation-failed");
       expect(await trailCount()).toBe(before + 1);
     });
   });
@@ -238,7 +240,7 @@ describe("consent-enforced record exchange", () => {
     expect(res.status).toBe(200);
     expect(res.body.recordsErased).toBeGreaterThan(5);
     // Gone for everyone: the custodian hears what it hears for any id without a record, the patient "not found".
-    expect((await get(`/fhir/Condition/${condition.id}?purpose=TREAT`, hospital)).body.type).toBe("urn:consentry:problem:consent-required");
+    expect(problemType(await get(`/fhir/Condition/${condition.id}?purpose=TREAT`, hospital))).toBe("urn:consentry:problem:consent-required");
     expect((await get(`/fhir/Condition/${condition.id}`, aliceAuth)).status).toBe(404);
     expect((await get(`/fhir/Condition?patient=${alice.address}&purpose=TREAT`, hospital)).body.total).toBe(0);
     const proof = await get(`/audit/events/${anEvent.id}/proof`, regulator);

@@ -29,7 +29,7 @@ type Response = Awaited<ReturnType<Requester["request"]>>;
 
 /** A route the service records every attempt on, as Fastify would match `pathname`. */
 interface AuditedRoute {
-  kind: "read" | "history" | "search" | "write" | "action";
+  kind: "read" | "history" | "search" | "write" | "action" | "transaction" | "import";
   type?: string;
 }
 
@@ -47,6 +47,9 @@ export function auditedRoute(method: string, url: string): AuditedRoute | undefi
   const m = method === "HEAD" ? "GET" : method;
   const type = parts[1] === undefined ? undefined : safeDecode(parts[1]);
   if (parts[0] === "fhir") {
+    if (m === "POST" && parts.length === 1) return { kind: "transaction" };
+    if (m === "POST" && parts.length === 2 && parts[1] === "$import") return { kind: "import" };
+    if (m === "GET" && parts.length === 2 && parts[1] === "metadata") return undefined;
     if (m === "POST" && parts.length === 2) return { kind: "write", type };
     if (m === "PUT" && parts.length === 3) return { kind: "write", type };
     if (m === "GET") {
@@ -89,12 +92,30 @@ export function expectedEvents(request: Pick<FuzzRequest, "method" | "url" | "au
   if (!route || !VALID_AUTH.has(request.auth) || response.status === 401 || response.status === 429 || unrouted) return { min: 0, max: 0 };
   const released = response.status >= 200 && response.status < 300;
   if (released && route.kind === "search") {
+    // A directory search (no patient) is one event; a patient's, one per category the type spans.
     const n = categoriesSpanned(route.type);
-    return { min: n, max: n };
+    return { min: Math.min(1, n), max: Math.max(1, n) };
   }
+  // A stored transaction is one event per entry; an import one per line (refused or not).
+  if (released && (route.kind === "transaction" || route.kind === "import")) return { min: 1, max: Number.MAX_SAFE_INTEGER };
   if (released && route.kind === "history") return { min: 1, max: Math.max(1, categoriesSpanned(route.type)) };
   return { min: 1, max: 1 };
 }
+
+/** Whether a URL is under the FHIR base, whose errors are OperationOutcomes. */
+export function isFhirUrl(url: string): boolean {
+  const path = url.split("?")[0];
+  return path === "/fhir" || path.startsWith("/fhir/");
+}
+
+/** The urn:consentry:problem slug an OperationOutcome carries, if it is one. */
+export function outcomeSlug(body: { resourceType?: unknown; issue?: Array<{ details?: { coding?: Array<{ system?: string; code?: string }> } }> } | undefined): string | undefined {
+  if (body?.resourceType !== "OperationOutcome" || !Array.isArray(body.issue) || body.issue.length === 0) return undefined;
+  return body.issue[0].details?.coding?.find((c) => c.system === "urn:consentry:problem")?.code;
+}
+
+/** Problems Fastify answers before any route (so before the /fhir OperationOutcome rendering). */
+const FRAMEWORK_SLUGS = new Set(["bad-url", "uri-too-long", "request-header-fields-too-large", "payload-too-large", "malformed-body", "unsupported-media-type", "body-too-deep", "invalid-text", "request-timeout", "rate-limited"]);
 
 /** Reads the trail as the regulator, from where it last stopped. */
 export class TrailWatcher {
@@ -197,9 +218,18 @@ export class EdgeHarness {
       return;
     }
     const contentType = String(response.headers["content-type"] ?? "");
-    if (!/^application\/problem\+json/.test(contentType)) this.violate("not-problem-json", request, response, `content-type ${contentType || "(none)"}`);
+    if (isFhirUrl(request.url) && /^application\/fhir\+json/.test(contentType)) {
+      // Under /fhir errors are OperationOutcomes carrying the problem slug as a coding (domain/fhir-operation-outcome.ts).
+      if (request.method !== "HEAD" && outcomeSlug(response.body) === undefined) {
+        this.violate("bad-problem-type", request, response, `an OperationOutcome without a ${PROBLEM_PREFIX} coding`);
+      }
+    } else if (!/^application\/problem\+json/.test(contentType)) this.violate("not-problem-json", request, response, `content-type ${contentType || "(none)"}`);
+    else if (isFhirUrl(request.url) && !FRAMEWORK_SLUGS.has(String(response.body?.type ?? "").replace(PROBLEM_PREFIX, ""))) {
+      // Only what Fastify refuses before routing (bad URL, overlong segment or headers) stays problem+json under /fhir.
+      this.violate("not-problem-json", request, response, `problem+json under /fhir: ${response.body?.type}`);
+    }
     // HEAD answers carry no body to check.
-    if (request.method !== "HEAD") {
+    if (request.method !== "HEAD" && !(isFhirUrl(request.url) && /^application\/fhir\+json/.test(contentType))) {
       const type = response.body?.type;
       if (typeof type !== "string" || !type.startsWith(PROBLEM_PREFIX) || response.body?.status !== status) {
         this.violate("bad-problem-type", request, response, `type ${JSON.stringify(type)}, status field ${JSON.stringify(response.body?.status)}`);
