@@ -14,7 +14,6 @@ import { validationPipe } from "./common/validation";
 import { ConfigError, type AppConfig } from "./config/app-config";
 import { installJsonBodyParser } from "./edge/json-body";
 import { installNdjsonBodyParser } from "./fhir/ndjson-body";
-import { installNdjsonBodyParser } from "./fhir/ndjson-body";
 import { fastifyProblemHandler, ProblemFilter } from "./edge/problem.filter";
 import { frameworkProblem, writeClientProblem } from "./edge/framework-problems";
 import { installRateLimit } from "./edge/rate-limit";
@@ -66,7 +65,6 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     if (route.url.includes("*") && !route.errorHandler) route.errorHandler = pluginProblems;
   });
   installJsonBodyParser(fastify, config.BODY_LIMIT_BYTES);
-  installNdjsonBodyParser(fastify, config.BODY_LIMIT_BYTES);
   installNdjsonBodyParser(fastify, config.BODY_LIMIT_BYTES);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
     logger,
