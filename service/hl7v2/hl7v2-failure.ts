@@ -24,6 +24,7 @@ export const ERROR_CONDITIONS: Readonly<Record<string, string>> = {
   "103": "Table value not found",
   "200": "Unsupported message type",
   "201": "Unsupported event code",
+  "202": "Unsupported processing id",
   "203": "Unsupported version id",
   "204": "Unknown key identifier",
   "205": "Duplicate key identifier",

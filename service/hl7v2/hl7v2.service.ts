@@ -84,7 +84,7 @@ export class Hl7v2Service {
     const type = `${text(msh, 9, 1)}^${text(msh, 9, 2)}`.toUpperCase();
     const kind = Object.hasOwn(SUPPORTED, type) ? SUPPORTED[type] : undefined;
     const facts = (resource: string | null) => this.facts(transport, raw, resource);
-    const refusedWrite = { actor: actor.address, action: AccessAction.RecordWrite, resourceType: kind === "adt" ? "Patient" : "Observation", resourceId: null };
+    const refusedWrite = { actor: actor.address, action: AccessAction.RecordWrite, resourceType: kind === "adt" ? "Patient" : kind === "oru" ? "Observation" : null, resourceId: null };
     const stored: string[] = [];
     let writing = false;
     try {
@@ -92,6 +92,9 @@ export class Hl7v2Service {
         throw new Hl7Failure("AR", "unsupported-message-type", `MSH-9 must be one of ${Object.keys(SUPPORTED).join(", ")}`, { code: text(msh, 9, 1).toUpperCase() === "ADT" || text(msh, 9, 1).toUpperCase() === "ORU" ? "201" : "200", location: "MSH^1^9" });
       }
       if (!text(msh, 10)) throw new Hl7Failure("AR", "required-field-missing", "MSH-10 (message control id) is required", { code: "101", location: "MSH^1^10" });
+      // Training and debugging messages (MSH-11 T, D) must not become a patient's records.
+      const processing = text(msh, 11).toUpperCase();
+      if (processing && processing !== "P") throw new Hl7Failure("AR", "unsupported-processing-id", "MSH-11 must be P (production): training and debugging messages are not stored", { code: "202", location: "MSH^1^11" });
       const version = text(msh, 12);
       if (version && !/^2\.[1-9](\.\d+)?$/.test(version)) throw new Hl7Failure("AR", "unsupported-version", "MSH-12 must name an HL7 v2.x version", { code: "203", location: "MSH^1^12" });
       // Writes need the role on chain now; the ACK says so rather than a failed write per resource.

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:tls";
+import { Logger } from "@nestjs/common";
 import type { Deployment } from "../../service/chain/deployment";
 import { readAck } from "../../service/hl7v2/hl7v2-ack";
 import { MllpListener } from "../../service/hl7v2/mllp-listener";
@@ -91,6 +92,14 @@ describe("HL7 v2 in: MLLP and POST /hl7v2", () => {
   const post = (body: string, headers: Record<string, string>, contentType = "x-application/hl7-v2+er7") =>
     service.request({ method: "POST", url: "/hl7v2", headers: { ...headers, "content-type": contentType }, payload: body });
   const trail = async () => (await get("/audit/events?limit=1000", regulator)).body.events as Array<Record<string, unknown>>;
+
+  /** What the service's loggers were handed, at any level: checked for personal data at the end. */
+  const logged: string[] = [];
+  for (const level of ["log", "warn", "error", "debug"] as const) {
+    jest.spyOn(Logger.prototype, level).mockImplementation(function (this: Logger, ...args: unknown[]) {
+      logged.push(JSON.stringify(args));
+    });
+  }
 
   beforeAll(async () => {
     chain = await inProcessChain();
@@ -186,12 +195,13 @@ describe("HL7 v2 in: MLLP and POST /hl7v2", () => {
   });
 
   it("answers malformed messages AE/AR with the reason in MSA and ERR, in order on one connection", async () => {
-    const [badValue, unsupported, noControlId, notHl7, obxFirst] = await mllp(port, hospitalClient, [
+    const [badValue, unsupported, noControlId, notHl7, obxFirst, training] = await mllp(port, hospitalClient, [
       oru("MSG-0003", ALICE_MRN, "OBX|1|NM|2345-7^Glucose^LN||ninety|mg/dL^mg/dL^UCUM|||||F"),
       hl7(msh("ADT^A01^ADT_A01", "MSG-0004"), pid(ALICE_MRN)),
       hl7(msh("ORU^R01^ORU_R01", ""), pid(ALICE_MRN)),
       "this is not an HL7 message",
       hl7(msh("ORU^R01^ORU_R01", "MSG-0006"), pid(ALICE_MRN), "OBX|1|NM|2345-7^Glucose^LN||95|mg/dL||||F"),
+      oru("MSG-0012", ALICE_MRN).replace("|MSG-0012|P|", "|MSG-0012|T|"),
     ]);
     expect(readAck(badValue)).toMatchObject({ code: "AE", controlId: "MSG-0003" });
     expect(readAck(badValue).err).toMatch(/^ERR\|\|OBX\^1\^5\|102\^Data type error\^HL70357\|E\|invalid-value\^\^CONSENTRY\|\|\|OBX-5 is not a number/);
@@ -203,6 +213,8 @@ describe("HL7 v2 in: MLLP and POST /hl7v2", () => {
     expect(readAck(notHl7).err).toContain("not-hl7v2");
     expect(readAck(obxFirst)).toMatchObject({ code: "AE", controlId: "MSG-0006" });
     expect(readAck(obxFirst).err).toContain("segment-sequence");
+    expect(readAck(training)).toMatchObject({ code: "AR", controlId: "MSG-0012" });
+    expect(readAck(training).err).toContain("|202^Unsupported processing id^HL70357|E|unsupported-processing-id^^CONSENTRY|");
     // Nothing of the bad value was stored.
     const own = await get(`/fhir/Observation?patient=${alice.address}&purpose=TREAT`, hospital);
     expect(JSON.stringify(own.body)).not.toContain("ninety");
@@ -266,6 +278,15 @@ describe("HL7 v2 in: MLLP and POST /hl7v2", () => {
     // Other routes still refuse text bodies.
     const elsewhere = await service.request({ method: "POST", url: "/auth/challenge", headers: { "content-type": "text/plain" }, payload: "address=0x00" });
     expect([elsewhere.status, elsewhere.body.type]).toEqual([415, "urn:consentry:problem:unsupported-media-type"]);
+  });
+
+  it("logs what happened to each message, never names, identifiers, control ids or values", () => {
+    const hl7Lines = logged.filter((l) => l.includes("HL7 v2 message") || l.includes("MLLP"));
+    expect(hl7Lines.some((l) => l.includes("HL7 v2 message accepted"))).toBe(true);
+    expect(hl7Lines.some((l) => l.includes("patient-not-enrolled"))).toBe(true);
+    for (const secret of [ALICE_MRN, "MRN-NOBODY", "Doe", "Alice", "Springfield", "19800214", "MSG-00", "ninety", OID]) {
+      expect(logged.filter((l) => l.includes(secret))).toEqual([]);
+    }
   });
 });
 
