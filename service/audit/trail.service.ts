@@ -89,7 +89,7 @@ export class TrailService {
    * id named them only for the service. Showing the requester its own refused read must not reveal whose
    * record it was, or in which category.
    */
-  private hidesSubject(actor: Actor, e: AccessEventEntity): boolean {
+  hidesSubject(actor: Actor, e: AccessEventEntity): boolean {
     const me = actor.address.toLowerCase();
     return (
       !this.authority.actorHolds(actor, "regulator") &&

@@ -29,9 +29,14 @@ export class ConsentQueryService {
   }
 
   async get(actor: Actor, consentId: string): Promise<ConsentViewDto> {
+    return toConsentView(await this.findVisible(actor, consentId));
+  }
+
+  /** One consent the caller may see, else a 404 (a consent it may not see is not there for it). */
+  async findVisible(actor: Actor, consentId: string): Promise<ConsentEntity> {
     const consent = await this.projection.findConsent(consentId);
     if (!consent || !this.mayView(actor, consent)) throw notFound("consent-not-found", `No consent ${consentId}`);
-    return toConsentView(consent);
+    return consent;
   }
 
   /** Patients see their own consents, grantees those naming them (or any institution), regulators all. */

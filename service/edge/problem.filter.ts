@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger,
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { randomUUID } from "node:crypto";
 import { redact } from "../common/redact";
+import { leapErrorOf, speaksLeapErrors } from "../common/leap-error";
 import { Problem, PROBLEM_TYPE_PREFIX, type ProblemBody } from "../common/problem";
 import type { RefusalObserver } from "../common/refusal-observer";
 import { isFhirPath, operationOutcomeOf } from "../domain/fhir-operation-outcome";
@@ -56,10 +57,12 @@ export class ProblemFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     const { body, headers } = problemOf(error, request, this.options.routes);
-    const send = isFhirPath(request.url)
-      ? // FHIR clients expect OperationOutcome under /fhir: the same problem, its slug kept as a coding.
-        () => void reply.status(body.status).headers({ ...headers, "content-type": "application/fhir+json" }).send(operationOutcomeOf(body))
-      : () => void reply.status(body.status).headers({ ...headers, "content-type": "application/problem+json" }).send(body);
+    const send = speaksLeapErrors(request)
+      ? () => void reply.status(body.status).headers({ ...headers, "content-type": "application/json; charset=utf-8" }).send(leapErrorOf(body))
+      : isFhirPath(request.url)
+        ? // FHIR clients expect OperationOutcome under /fhir: the same problem, its slug kept as a coding.
+          () => void reply.status(body.status).headers({ ...headers, "content-type": "application/fhir+json" }).send(operationOutcomeOf(body))
+        : () => void reply.status(body.status).headers({ ...headers, "content-type": "application/problem+json" }).send(body);
     // Unauthenticated attempts have no actor; rate-limited ones never reached the service (and recording a
     // flood would cost what the limit protects).
     if (!this.options.observer || body.status === 401 || body.status === 429) return send();

@@ -3,14 +3,17 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from "@nestjs/swa
 import { FHIR_JSON, SCHEMA } from "../common/openapi";
 import type { Actor } from "../auth/actor";
 import { CurrentActor } from "../auth/auth.decorators";
+import type { AccessEventEntity } from "../audit/audit.entities";
 import { TrailService } from "../audit/trail.service";
 import { AppConfig, publicBaseUrl } from "../config/app-config";
+import { AccessAction, AccessDecision } from "../domain/access-codes";
 import { searchsetBundle } from "../domain/fhir-bundle";
 import { ChainAccounts } from "../domain/fhir-identity";
-import { toFhirAuditEvent } from "./fhir-audit-event.mapper";
+import { RecordService } from "../records/record.service";
+import { groupAccesses, toFhirAuditEvent } from "./fhir-audit-event.mapper";
 import { FhirPatientQuery } from "./fhir.dto";
 
-/** Most AuditEvents in one searchset. */
+/** Most access events read for one searchset (an access spanning several categories is one AuditEvent). */
 const AUDIT_EVENT_PAGE = 1_000;
 
 @ApiTags("fhir")
@@ -21,14 +24,41 @@ export class FhirAuditEventController {
     private readonly config: AppConfig,
     private readonly accounts: ChainAccounts,
     private readonly trail: TrailService,
+    private readonly records: RecordService,
   ) {}
 
   @Get()
   @Header("content-type", "application/fhir+json")
-  @ApiOperation({ summary: "Search the access trail as FHIR AuditEvent", description: "The access events the caller may see (as GET /audit/events), as FHIR R4 AuditEvent resources following IHE BALP, at most 1,000." })
-  @ApiOkResponse({ description: "A searchset Bundle of FHIR R4 AuditEvent resources (IHE BALP), newest last", content: { [FHIR_JSON]: { schema: { $ref: SCHEMA.fhirBundle } } } })
+  @ApiOperation({
+    summary: "Search the access trail as FHIR AuditEvent",
+    description:
+      "The access events the caller may see (as GET /audit/events, at most 1,000), as FHIR R4 AuditEvent resources following IHE BALP (docs/balp.md): one per access, each claiming the BALP profile it meets (PatientRead, PatientQuery, PatientCreate, PatientUpdate, PatientDelete, AuthZconsent); refusals follow the same patterns with a failure outcome and an OperationOutcome.",
+  })
+  @ApiOkResponse({ description: "A searchset Bundle of FHIR R4 AuditEvent resources (IHE BALP), oldest first", content: { [FHIR_JSON]: { schema: { $ref: SCHEMA.fhirBundle } } } })
   async search(@CurrentActor() actor: Actor, @Query() query: FhirPatientQuery) {
     const events = await this.trail.visibleEvents(actor, query.patient, AUDIT_EVENT_PAGE);
-    return searchsetBundle(publicBaseUrl(this.config), events.map((e) => toFhirAuditEvent(e, this.accounts)));
+    const baseUrl = publicBaseUrl(this.config);
+    const context = { accounts: this.accounts, baseUrl, writeVersions: await this.writeVersions(events), hidesSubject: (e: AccessEventEntity) => this.trail.hidesSubject(actor, e) };
+    return searchsetBundle(baseUrl, groupAccesses(events).map((access) => toFhirAuditEvent(access, context) as { resourceType: string; id: string }));
+  }
+
+  /**
+   * The version each recorded write created (so creates and updates are told apart, and the data entity is
+   * version-specific): the latest version stored by then, read from the record store while it holds the record.
+   */
+  private async writeVersions(events: AccessEventEntity[]): Promise<Map<string, number>> {
+    const writes = events.filter((e) => e.action === AccessAction.RecordWrite && e.decision === AccessDecision.Recorded && e.resourceType && e.resourceId);
+    const histories = new Map<string, Promise<Array<{ versionId: number; lastUpdated: string }>>>();
+    for (const e of writes) {
+      const key = `${e.resourceType}/${e.resourceId}`;
+      if (!histories.has(key)) histories.set(key, this.records.history(e.resourceType!, e.resourceId!).catch(() => []));
+    }
+    const found = new Map<string, number>();
+    for (const e of writes) {
+      const versions = await histories.get(`${e.resourceType}/${e.resourceId}`)!;
+      const stored = versions.filter((v) => Date.parse(v.lastUpdated) <= e.timeMs).sort((a, b) => b.versionId - a.versionId)[0];
+      if (stored) found.set(e.id, stored.versionId);
+    }
+    return found;
   }
 }

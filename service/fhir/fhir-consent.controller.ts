@@ -1,6 +1,6 @@
-import { Controller, Get, Header, Query } from "@nestjs/common";
+import { Controller, Get, Header, Param, Query } from "@nestjs/common";
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from "@nestjs/swagger";
-import { FHIR_JSON, SCHEMA } from "../common/openapi";
+import { ApiProblems, FHIR_JSON, SCHEMA } from "../common/openapi";
 import type { Actor } from "../auth/actor";
 import { CurrentActor } from "../auth/auth.decorators";
 import { AppConfig, publicBaseUrl } from "../config/app-config";
@@ -8,6 +8,7 @@ import { ConsentQueryService } from "../consents/consent-query.service";
 import { searchsetBundle } from "../domain/fhir-bundle";
 import { ChainAccounts } from "../domain/fhir-identity";
 import { toFhirConsent } from "./fhir-consent.mapper";
+import { FhirConsentIdParam } from "./fhir-consent.dto";
 import { FhirPatientQuery } from "./fhir.dto";
 
 @ApiTags("fhir")
@@ -27,5 +28,15 @@ export class FhirConsentController {
   async search(@CurrentActor() actor: Actor, @Query() query: FhirPatientQuery) {
     const rows = await this.consents.visible(actor, query.patient);
     return searchsetBundle(publicBaseUrl(this.config), rows.map((r) => toFhirConsent(r, this.accounts)));
+  }
+
+  /** One consent by its FHIR id (the consentId without 0x): what LEAP's `basedOn` and AuditEvents point at. */
+  @Get(":id")
+  @Header("content-type", "application/fhir+json")
+  @ApiOperation({ summary: "Read a consent as FHIR Consent", description: "One consent the caller may see (as GET /consents/{id}), as a FHIR R4 Consent. The id is the consentId without 0x." })
+  @ApiOkResponse({ description: "A FHIR R4 Consent", content: { [FHIR_JSON]: { schema: { $ref: SCHEMA.fhirResource } } } })
+  @ApiProblems([404, "No consent with that id that the caller may see", "consent-not-found"])
+  async read(@CurrentActor() actor: Actor, @Param() params: FhirConsentIdParam) {
+    return toFhirConsent(await this.consents.findVisible(actor, `0x${params.id.toLowerCase()}`), this.accounts);
   }
 }

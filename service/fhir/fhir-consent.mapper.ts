@@ -2,7 +2,8 @@ import { ZeroAddress } from "ethers";
 import { type ChainAccounts, URI_SYSTEM } from "../domain/fhir-identity";
 import type { ConsentEntity } from "../projection/consent.entity";
 import { consentStatus } from "../consents/consent.mapper";
-import { categoryCodes, CATEGORY_SYSTEM, ConsentEffect, PURPOSE_OF_USE_SYSTEM, purposeCodes } from "../domain/vocabulary";
+import { provisionClasses } from "../domain/consent-class";
+import { ConsentEffect, PURPOSE_OF_USE_SYSTEM, purposeCodes } from "../domain/vocabulary";
 
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
 
@@ -45,8 +46,14 @@ export function toFhirConsent(c: ConsentEntity, accounts: ChainAccounts, now = M
               },
             ],
           }),
-      purpose: purposeCodes(c.purposes).map((code) => ({ system: PURPOSE_OF_USE_SYSTEM, code })),
-      class: categoryCodes(c.categories).map((code) => ({ system: CATEGORY_SYSTEM, code })),
+      ...nonEmpty("purpose", purposeCodes(c.purposes).map((code) => ({ system: PURPOSE_OF_USE_SYSTEM, code }))),
+      // FHIR resource types (the extensible binding) where the consent covers the whole type, then the categories.
+      ...nonEmpty("class", provisionClasses(c.categories)),
     },
   };
+}
+
+/** `{ [key]: items }`, or nothing when there are none: FHIR JSON has no empty arrays. */
+function nonEmpty<K extends string, T>(key: K, items: T[]): { [P in K]?: T[] } {
+  return (items.length > 0 ? { [key]: items } : {}) as { [P in K]?: T[] };
 }

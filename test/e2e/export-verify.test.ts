@@ -53,7 +53,7 @@ describe("export from the service, verified against the chain", () => {
       method: "POST",
       url: "/cds-services/patient-consent-consult",
       headers: hospital,
-      payload: { hook: "patient-consent-consult", hookInstance: "c1", context: { patientId: [{ value: did }], actor: [{ value: walletOf("institution", 1).address }], class: [{ code: "laboratory" }] } },
+      payload: { hook: "patient-consent-consult", hookInstance: "c1", context: { patientId: [{ value: did }], actor: [{ value: walletOf("institution", 1).address }], class: [{ system: "urn:consentry:category", code: "laboratory" }] } },
     });
     expect(consult.body.cards[0].summary).toBe("CONSENT_PERMIT");
     for (let i = 0; i < 5; i++) expect((await read(lab, "purpose=TREAT")).status).toBe(200); // permits under the consent

@@ -57,16 +57,25 @@ describe("bad input at the edge", () => {
     if (slug) expect(problemType(res)).toBe(type(slug));
   };
 
+  /** HL7 LEAP's consult answers errors as LEAP does: {httpCode, error, errorMessage} as application/json. */
+  const expectLeapError = (res: { status: number; headers: Record<string, unknown>; body: Record<string, unknown> }, status: number, message: RegExp) => {
+    expect([res.status, String(res.headers["content-type"]).startsWith("application/json")]).toEqual([status, true]);
+    expect(res.body).toEqual({ httpCode: status, error: "bad_request", errorMessage: expect.stringMatching(message) });
+  };
+
   describe("JSON nested 10,000 levels deep", () => {
     const deep = "[".repeat(10_000) + "]".repeat(10_000);
     it.each([
       ["POST", "/auth/challenge", {}],
       ["POST", "/consents", "aliceAuth"],
       ["POST", "/fhir/Observation", "hospital"],
-      ["POST", "/cds-services/patient-consent-consult", "lab"],
     ] as const)("%s %s is a 400", async (method, url, who) => {
       const headers = who === "aliceAuth" ? aliceAuth : who === "hospital" ? hospital : who === "lab" ? lab : {};
       expectProblem(await call(method, url, { ...headers, "content-type": "application/json" }, deep), 400, "body-too-deep");
+    });
+
+    it("POST /cds-services/patient-consent-consult is a 400 in HL7 LEAP's error shape", async () => {
+      expectLeapError(await call("POST", "/cds-services/patient-consent-consult", { ...lab, "content-type": "application/json" }, deep), 400, /nested too deeply/);
     });
   });
 
@@ -102,9 +111,9 @@ describe("bad input at the edge", () => {
     const res = await call("POST", "/cds-services/patient-consent-consult", hospital, {
       hook: "patient-consent-consult",
       hookInstance: "x",
-      context: { patientId: [{ system: "urn:oid:1.2.3", value: "MRN\u00001" }] },
+      context: { patientId: [{ system: "urn:oid:1.2.3", value: "MRN\u00001" }], actor: [{ value: walletOf("institution", 1).address }] },
     });
-    expectProblem(res, 400, "invalid-text");
+    expectLeapError(res, 400, /cannot be stored/);
   });
 
   it.each([

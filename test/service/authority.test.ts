@@ -59,7 +59,7 @@ describe("authority follows the chain", () => {
     { name: "consent decision", run: () => request("POST", "/consent-decisions", lab, { patient: alice.address, categories: LABORATORY, purpose: "TREAT" }), ok: 200 },
     {
       name: "CDS consult",
-      run: () => request("POST", "/cds-services/patient-consent-consult", lab, { hook: "patient-consent-consult", hookInstance: "h1", context: { patientId: [{ value: alice.address }] } }),
+      run: () => request("POST", "/cds-services/patient-consent-consult", lab, { hook: "patient-consent-consult", hookInstance: "h1", context: { patientId: [{ value: alice.address }], actor: [{ value: labWallet.address }] } }),
       ok: 200,
     },
     { name: "write", run: () => request("POST", "/fhir/Observation", lab, labObservation(`did:pkh:eip155:31337:${alice.address}`)), ok: 422 },

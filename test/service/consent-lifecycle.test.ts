@@ -183,8 +183,11 @@ describe("consent lifecycle (real chain, real database)", () => {
         resourceType: "Consent",
         scope: { coding: [{ code: "patient-privacy" }] },
         patient: { identifier: { value: `did:pkh:eip155:31337:${alice.address}` } },
-        provision: { type: "permit", class: [{ code: "laboratory" }], purpose: [{ code: "TREAT" }] },
+        provision: { type: "permit", purpose: [{ code: "TREAT" }] },
       });
+      // provision.class: the category, and FHIR resource types only where the consent covers the whole type.
+      expect(consent.provision.class).toContainEqual({ system: "urn:consentry:category", code: "laboratory" });
+      expect(consent.provision.class).not.toContainEqual({ system: "http://hl7.org/fhir/resource-types", code: "Observation" });
       expect(consent.id).toMatch(/^[0-9a-f]{64}$/);
       expect(["active", "inactive"]).toContain(consent.status);
     });
@@ -201,6 +204,7 @@ describe("consent lifecycle (real chain, real database)", () => {
           hookInstance: "0d1c3c2e-1",
           context: {
             patientId: [{ system: "urn:oid:2.16.840.1.113883.19.5", value: `MRN-${alice.address.slice(2, 8)}` }],
+            actor: [{ value: hospital.address }],
             purposeOfUse: ["TREAT"],
             class: [{ system: "urn:consentry:category", code: "vital-signs" }],
           },
@@ -208,15 +212,16 @@ describe("consent lifecycle (real chain, real database)", () => {
       });
       expect(res.status).toBe(200);
       expect(res.body.cards[0]).toMatchObject({ summary: "CONSENT_PERMIT", extension: { decision: "CONSENT_PERMIT" } });
-      expect(res.body.cards[0].extension.basedOn).toMatch(/^Consent\/[0-9a-f]{64}$/);
+      expect(res.body.cards[0].extension.basedOn).toMatch(/^https?:\/\/[^/]+\/fhir\/Consent\/[0-9a-f]{64}$/);
       // Another institution cannot use the hospital's identifiers to find (or probe for) the patient.
       const probe = await service.request({
         method: "POST",
         url: "/cds-services/patient-consent-consult",
         headers: labAuth,
-        payload: { hook: "patient-consent-consult", hookInstance: "x", context: { patientId: [{ system: "urn:oid:2.16.840.1.113883.19.5", value: `MRN-${alice.address.slice(2, 8)}` }] } },
+        payload: { hook: "patient-consent-consult", hookInstance: "x", context: { patientId: [{ system: "urn:oid:2.16.840.1.113883.19.5", value: `MRN-${alice.address.slice(2, 8)}` }], actor: [{ value: lab.address }] } },
       });
-      expect([probe.status, probe.body.type]).toEqual([400, "urn:consentry:problem:unknown-patient"]);
+      // As HL7 LEAP answers a patient it cannot find: no consent applies (and nothing says whether the patient exists).
+      expect([probe.status, probe.body.cards[0].summary]).toEqual([200, "NO_CONSENT"]);
     });
 
     it("treats an address with a wrong checksum as an address, not a crash", async () => {

@@ -176,8 +176,9 @@ describe("consent-enforced record exchange", () => {
 
     const fhir = await get(`/fhir/AuditEvent?patient=${alice.address}`, aliceAuth);
     const audit = fhir.body.entry.map((e: { resource: FhirJson }) => e.resource).find((r: FhirJson) => r.id === flagged[0].id);
-    expect(audit).toMatchObject({ resourceType: "AuditEvent", action: "R", outcome: "0", purposeOfEvent: [{ coding: [{ code: "ETREAT" }] }] });
-    expect(audit.meta.security[0].code).toBe("ETREAT");
+    expect(audit).toMatchObject({ resourceType: "AuditEvent", action: "R", outcome: "0", purposeOfEvent: [{ coding: [{ code: "ETREAT" }] }, { coding: [{ code: "BTG" }] }] });
+    // HL7's break-glass code (v3-ActReason#BTG), as a security label on the event.
+    expect(audit.meta.security).toEqual([{ system: "http://terminology.hl7.org/CodeSystem/v3-ActReason", code: "BTG", display: "break the glass" }]);
   });
 
   it("refuses a justification with control characters without disturbing other requests", async () => {

@@ -54,7 +54,8 @@ export function auditedRoute(method: string, url: string): AuditedRoute | undefi
     if (m === "PUT" && parts.length === 3) return { kind: "write", type };
     if (m === "GET") {
       if (parts.length === 2) return parts[1] === "Consent" || parts[1] === "AuditEvent" ? undefined : { kind: "search", type };
-      if (parts.length === 3) return { kind: "read", type };
+      // GET /fhir/Consent/{id} is the Consent view's read, not a record read.
+      if (parts.length === 3) return parts[1] === "Consent" ? undefined : { kind: "read", type };
       if (parts.length === 4 && parts[3] === "_history") return { kind: "history", type };
       if (parts.length === 5 && parts[3] === "_history") return { kind: "read", type };
     }
@@ -63,6 +64,11 @@ export function auditedRoute(method: string, url: string): AuditedRoute | undefi
   if (m !== "POST") return undefined;
   const route = parts.map((p, i) => (i === 1 && (parts[0] === "consents" || parts[0] === "patients") && parts.length === 3 ? ":param" : p)).join("/");
   return ["consent-decisions", "cds-services/patient-consent-consult", "consents", "consents/:param/revoke", "patients/:param/erase"].includes(route) ? { kind: "action" } : undefined;
+}
+
+/** The route that answers errors as HL7 LEAP does ({httpCode, error, errorMessage}) rather than as problems. */
+export function speaksLeapErrors(method: string, url: string): boolean {
+  return method === "POST" && url.split("?")[0] === "/cds-services/patient-consent-consult";
 }
 
 function safeDecode(segment: string): string {
@@ -218,7 +224,13 @@ export class EdgeHarness {
       return;
     }
     const contentType = String(response.headers["content-type"] ?? "");
-    if (isFhirUrl(request.url) && /^application\/fhir\+json/.test(contentType)) {
+    if (speaksLeapErrors(request.method, request.url)) {
+      // HL7 LEAP's consult answers errors in LEAP's shape (docs/leap.md), whatever raised them.
+      const body = response.body ?? {};
+      if (!/^application\/json/.test(contentType) || body.httpCode !== status || typeof body.error !== "string" || typeof body.errorMessage !== "string") {
+        this.violate("not-problem-json", request, response, `not a LEAP error: content-type ${contentType || "(none)"}, httpCode ${JSON.stringify(body.httpCode)}`);
+      }
+    } else if (isFhirUrl(request.url) && /^application\/fhir\+json/.test(contentType)) {
       // Under /fhir errors are OperationOutcomes carrying the problem slug as a coding (domain/fhir-operation-outcome.ts).
       if (request.method !== "HEAD" && outcomeSlug(response.body) === undefined) {
         this.violate("bad-problem-type", request, response, `an OperationOutcome without a ${PROBLEM_PREFIX} coding`);
@@ -229,7 +241,7 @@ export class EdgeHarness {
       this.violate("not-problem-json", request, response, `problem+json under /fhir: ${response.body?.type}`);
     }
     // HEAD answers carry no body to check.
-    if (request.method !== "HEAD" && !(isFhirUrl(request.url) && /^application\/fhir\+json/.test(contentType))) {
+    if (request.method !== "HEAD" && !speaksLeapErrors(request.method, request.url) && !(isFhirUrl(request.url) && /^application\/fhir\+json/.test(contentType))) {
       const type = response.body?.type;
       if (typeof type !== "string" || !type.startsWith(PROBLEM_PREFIX) || response.body?.status !== status) {
         this.violate("bad-problem-type", request, response, `type ${JSON.stringify(type)}, status field ${JSON.stringify(response.body?.status)}`);
