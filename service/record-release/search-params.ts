@@ -30,8 +30,10 @@ export function parseLastUpdated(values: string | string[] | undefined): LastUpd
     const { start, end } = interval(raw.slice(/^(eq|ge|gt|le|lt)/.test(raw) ? 2 : 0));
     const raise = (d: Date) => (range.from = range.from && range.from > d ? range.from : d);
     const lower = (d: Date) => (range.before = range.before && range.before < d ? range.before : d);
-    if (prefix === "eq") (raise(start), lower(end));
-    else if (prefix === "ge") raise(start);
+    if (prefix === "eq") {
+      raise(start);
+      lower(end);
+    } else if (prefix === "ge") raise(start);
     else if (prefix === "gt") raise(end);
     else if (prefix === "lt") lower(start);
     else lower(end);
