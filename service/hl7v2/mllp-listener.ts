@@ -97,10 +97,14 @@ export class MllpListener implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private accept(socket: TLSSocket, senders: Map<string, string>): void {
-    const fingerprint = socket.getPeerCertificate()?.fingerprint256?.replace(/:/g, "").toLowerCase();
+    const certificate = socket.getPeerCertificate();
+    const fingerprint = certificate?.fingerprint256?.replace(/:/g, "").toLowerCase();
     const custodian = fingerprint ? senders.get(fingerprint) : undefined;
-    if (!custodian) {
-      this.logger.warn({ message: "MLLP connection refused: no registered client certificate" });
+    // A pinned certificate still expires: past its validity it no longer names its sender.
+    const now = Date.now();
+    const current = !!certificate?.valid_from && !!certificate?.valid_to && Date.parse(certificate.valid_from) <= now && now <= Date.parse(certificate.valid_to);
+    if (!custodian || !current) {
+      this.logger.warn({ message: custodian ? "MLLP connection refused: the client certificate is outside its validity" : "MLLP connection refused: no registered client certificate" });
       socket.destroy();
       return;
     }
