@@ -12,6 +12,8 @@ import { historyBundle } from "../domain/fhir-bundle";
 import { pagedSearchsetBundle, searchPageUrl } from "../domain/fhir-search";
 import { AppConfig, publicBaseUrl } from "../config/app-config";
 import type { StoredRecord } from "../records/stored-record";
+import { ChainAccounts } from "../domain/fhir-identity";
+import { withAccountIdentifier } from "../domain/patient-account";
 import { DEFAULT_PAGE, FhirInstanceParam, FhirReadQuery, FhirSearchQuery, FhirTypeParam, FhirVersionParam } from "./fhir.dto";
 import { RecordReleaseService } from "../record-release/record-release.service";
 
@@ -35,7 +37,13 @@ export class FhirRecordsController {
   constructor(
     private readonly config: AppConfig,
     private readonly release: RecordReleaseService,
+    private readonly accounts: ChainAccounts,
   ) {}
+
+  /** A released record as served: a Patient carries the patient's account (did:pkh), as AuditEvents name the patient. */
+  private served(record: StoredRecord) {
+    return record.patient ? withAccountIdentifier(record.resource, this.accounts.identifier(record.patient)) : record.resource;
+  }
 
   @Post(":type")
   @HttpCode(201)
@@ -110,7 +118,7 @@ export class FhirRecordsController {
   ) {
     const record = await this.release.read(actor, type, id, { ...query, facts });
     this.describe(reply, record);
-    return record.resource;
+    return this.served(record);
   }
 
   @Get(":type/:id/_history")
@@ -121,7 +129,7 @@ export class FhirRecordsController {
   async history(@CurrentActor() actor: Actor, @Param() { type, id }: FhirInstanceParam, @Query() query: FhirReadQuery, @Facts() facts: RequestFacts, @Res({ passthrough: true }) reply: FastifyReply) {
     const versions = await this.release.history(actor, type, id, { ...query, facts });
     reply.header("content-type", FHIR_JSON);
-    return historyBundle(publicBaseUrl(this.config), versions.map((r) => r.resource as { resourceType: string; id?: string; meta?: { versionId?: string } }));
+    return historyBundle(publicBaseUrl(this.config), versions.map((r) => this.served(r) as { resourceType: string; id?: string; meta?: { versionId?: string } }));
   }
 
   @Get(":type/:id/_history/:vid")
@@ -138,7 +146,7 @@ export class FhirRecordsController {
   ) {
     const record = await this.release.read(actor, type, id, { ...query, facts }, Number(vid));
     this.describe(reply, record);
-    return record.resource;
+    return this.served(record);
   }
 
   @Get(":type")
@@ -172,7 +180,7 @@ export class FhirRecordsController {
     const [path, raw = ""] = (request.url ?? "").split("?");
     return pagedSearchsetBundle(
       base,
-      records.map((r) => r.resource as { resourceType: string; id?: string }),
+      records.map((r) => this.served(r) as { resourceType: string; id?: string }),
       {
         total,
         selfUrl: searchPageUrl(base, path, raw, count, offset),

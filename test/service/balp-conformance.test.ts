@@ -49,6 +49,7 @@ describe("IHE BALP conformance of GET /fhir/AuditEvent", () => {
   let condition: FhirJson;
   let observation: FhirJson;
   let consentId: string;
+  let servedPatient: FhirJson;
   /** The ids of the trail events of each step, by name. */
   const step = new Map<string, string[]>();
   let lastSeq = 0;
@@ -110,7 +111,7 @@ describe("IHE BALP conformance of GET /fhir/AuditEvent", () => {
     consentId = (await run("grant", 201, () => request("POST", "/consents", aliceAuth, { ...signed, wait: true }))).body.consentId;
 
     await run("read", 200, () => request("GET", `/fhir/Condition/${condition.id}?purpose=TREAT`, lab));
-    await run("read own Patient", 200, () => request("GET", `/fhir/Patient/${patientRecord.id}`, aliceAuth));
+    servedPatient = (await run("read own Patient", 200, () => request("GET", `/fhir/Patient/${patientRecord.id}`, aliceAuth))).body;
     await run("search", 200, () => request("GET", `/fhir/Condition?patient=${alice.address}&purpose=TREAT`, lab));
     await run("refused search", 200, () => request("GET", `/fhir/DiagnosticReport?patient=${alice.address}&purpose=TREAT`, lab));
     await run("partly released search", 200, () => request("GET", `/fhir/Observation?patient=${alice.address}&purpose=TREAT`, lab));
@@ -200,9 +201,11 @@ describe("IHE BALP conformance of GET /fhir/AuditEvent", () => {
       expect(agent(query, "110152").network.type).toBe("5");
     });
 
-    it("references the Patient resource itself when the access was to it", () => {
+    it("references the Patient resource itself when the access was to it, and that resource carries the identifier it is named by", () => {
       const [patient] = entity(of(all, "read own Patient"), "http://terminology.hl7.org/CodeSystem/audit-entity-type", "1");
       expect(patient.what).toMatchObject({ reference: `Patient/${patientRecord.id}`, type: "Patient" });
+      // The Patient as served carries the account (did:pkh) every AuditEvent names the patient by.
+      expect(servedPatient.identifier).toContainEqual(patient.what.identifier);
     });
 
     it("records a query as BALP's role-24 entity, the search rebuilt from the trail (base64 in query, plain in description)", () => {
