@@ -252,7 +252,14 @@ describe("no personal data in logs", () => {
 
   /** Every occurrence of `needles` in the log, case-insensitively; numeric needles only as whole numbers. */
   function findIn(needles: string[]): string[] {
-    const lines = log.split("\n");
+    // What the service generates or measures is no one's data, and random digits in it could pass for a record
+    // number: generated request ids (UUIDs), durations and process ids are masked before the scan. A request id
+    // a caller sent is scanned like everything else.
+    const lines = log
+      .replace(/"requestId":"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"/g, '"requestId":"(generated)"')
+      .replace(/"durationMs":[0-9.]+/g, '"durationMs":0')
+      .replace(/"pid":\d+/g, '"pid":0')
+      .split("\n");
     const found: string[] = [];
     for (const needle of new Set(needles.filter((n) => n.length >= 4))) {
       const escaped = needle.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -288,7 +295,7 @@ describe("no personal data in logs", () => {
     expect(access.length).toBeLessThanOrEqual(counts.requests + 10);
     for (const line of access) {
       expect(Object.keys(line).sort()).toEqual(["context", "durationMs", "level", "message", "method", "pid", "requestId", "route", "status", "time"]);
-      expect(line.route).toMatch(/^(unmatched|unrouted|\/[A-Za-z0-9_.\-/:*]*)$/);
+      expect(line.route).toMatch(/^(unmatched|unrouted|\*|\/[A-Za-z0-9_.\-/:*$]*)$/);
       expect(line.requestId).toMatch(/^[A-Za-z0-9._:-]{8,128}$/);
       expect(new Date(line.time as string).toISOString()).toBe(line.time);
     }
