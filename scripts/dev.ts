@@ -1,17 +1,22 @@
 /**
  * `npm start`: the whole stack on embedded defaults — a local Hardhat chain, the contracts deployed with
- * roles for the demo accounts, PGlite, and the service on PORT (default 3000). Ctrl-C or SIGTERM stops
- * everything, which all lives in this one process.
+ * roles for the demo accounts, PGlite, and the service on PORT (default 3000). Ctrl-C, SIGTERM or SIGINT
+ * (to this process, or to the npm that started it: npm forwards them, and the npm script `exec`s node so no
+ * shell stands in between) stops everything, which all lives in this one process, gracefully and in one
+ * line per step: the service stops accepting and finishes its requests in flight, flushes the access log,
+ * releases its leases and closes; then the chain stops; then the process exits 0.
  *
  * Set CHAIN_RPC_URL to use an external Hardhat node instead of the built-in one, DATABASE_URL to use
  * PostgreSQL instead of PGlite.
  */
 import { randomBytes } from "node:crypto";
 import { Wallet } from "ethers";
+import { Logger } from "@nestjs/common";
 import type { NestFastifyApplication } from "@nestjs/platform-fastify";
 import { createApp } from "../service/app";
 import { createRpcProvider } from "../service/chain/rpc-provider";
 import { loadConfig } from "../service/config/app-config";
+import { onStopSignals, stopService, trackRequestsInFlight } from "../service/shutdown";
 import { deployContracts } from "./lib/deploy-contracts";
 import { startLocalChain } from "./lib/local-chain";
 import { nameDemoInstitutions, seedDemo } from "./lib/seed-demo";
@@ -24,14 +29,18 @@ interface Stoppable {
   close(): Promise<unknown>;
 }
 
+const logger = new Logger("Shutdown");
+
 async function main(): Promise<void> {
+  // Stopped last first: the service (gracefully, once it listens), then the chain.
   const stoppers: Stoppable[] = [];
-  const stop = async (code: number) => {
-    for (const s of stoppers.reverse()) await s.close().catch(() => undefined);
-    process.exit(code);
-  };
-  process.once("SIGINT", () => void stop(0));
-  process.once("SIGTERM", () => void stop(0));
+  let stopping: Promise<void> | undefined;
+  const stopAll = () =>
+    (stopping ??= (async () => {
+      for (const s of [...stoppers].reverse()) await s.close();
+    })());
+  // SIGTERM/SIGINT: stop everything, exit 0 (1 if a step fails or overruns the deadline).
+  onStopSignals(stopAll);
 
   try {
     const chainUrl = process.env.CHAIN_RPC_URL ?? (await startChain(stoppers));
@@ -66,7 +75,8 @@ async function main(): Promise<void> {
     let seeding = true;
     // The console offers the demo accounts to sign in with: only here, never in `npm run start:prod`.
     const app: NestFastifyApplication = await createApp(config, { rateLimitExempt: () => seeding, demoAccounts: demoAccounts() });
-    stoppers.push(app);
+    const inFlight = trackRequestsInFlight(app);
+    stoppers.push({ close: () => stopService(app, inFlight) });
     await app.listen({ port: config.PORT, host: config.HOST });
     await nameDemoInstitutions(app);
     const seeded = process.env.SEED_DEMO === "0" ? [] : await seedDemo(app, deployment);
@@ -77,8 +87,11 @@ async function main(): Promise<void> {
     const base = `http://${config.HOST === "0.0.0.0" ? "127.0.0.1" : config.HOST}:${port}`;
     printSummary(base, chainUrl, deployment.chainId, file, config.DATABASE_URL ? "PostgreSQL (DATABASE_URL)" : "PGlite (in memory)", seeded);
   } catch (error) {
+    // Stopped by a signal while starting: the signal's stop ends the process.
+    if (stopping) return;
     console.error(`consentry: ${(error as Error).message.split("\n")[0]}`);
-    await stop(1);
+    await stopAll().catch(() => undefined);
+    process.exit(1);
   }
 }
 
@@ -95,7 +108,12 @@ async function anchoringSettled(app: NestFastifyApplication, timeoutMs = 10_000)
 
 async function startChain(stoppers: Stoppable[]): Promise<string> {
   const chain = await startLocalChain(Number(process.env.CHAIN_PORT ?? DEFAULT_CHAIN_PORT));
-  stoppers.push(chain);
+  stoppers.push({
+    close: async () => {
+      await chain.close();
+      logger.log({ message: "Local chain stopped" });
+    },
+  });
   return chain.url;
 }
 

@@ -1,51 +1,76 @@
-import cluster from "node:cluster";
+import cluster, { type Worker } from "node:cluster";
 import { availableParallelism } from "node:os";
 import { BootError } from "./chain/chain.service";
 import { ConfigError, loadConfig, type AppConfig } from "./config/app-config";
 import { createApp } from "./app";
 import { superviseMetrics } from "./observability/metrics-server";
+import { onStopSignals, STOP_DEADLINE_MS, stopService, trackRequestsInFlight } from "./shutdown";
 
 async function main(): Promise<void> {
   const config = loadConfig();
   // 0: one per core when the database can be shared (PostgreSQL), else one.
   const workers = config.WEB_CONCURRENCY === 0 ? (config.DATABASE_URL ? availableParallelism() : 1) : config.WEB_CONCURRENCY;
   if (workers > 1 && cluster.isPrimary) return supervise(config, workers);
+  // A signal while starting stops the start: nothing is served yet, so there is nothing to finish.
+  let stop: (signal: NodeJS.Signals) => Promise<void> = async () => undefined;
+  onStopSignals((signal) => stop(signal));
   const app = await createApp(config);
-  // Close the database and chain connections on SIGTERM/SIGINT (the dev stack handles its own signals).
-  app.enableShutdownHooks(["SIGTERM", "SIGINT"]);
+  const inFlight = trackRequestsInFlight(app);
+  // SIGTERM/SIGINT: stop accepting, finish requests in flight, flush the access log, release leases, exit 0 (service/shutdown.ts).
+  stop = () => stopService(app, inFlight);
   await app.listen({ port: config.PORT, host: config.HOST });
   const address = app.getHttpServer().address();
   const port = typeof address === "object" && address ? address.port : config.PORT;
-  console.log(JSON.stringify({ level: "log", message: "Listening", url: `http://${config.HOST}:${port}`, worker: cluster.worker?.id ?? null }));
+  console.log(JSON.stringify({ level: "log", message: "Listening", url: `http://${config.HOST}:${port}`, worker: cluster.worker?.id ?? null, pid: process.pid }));
 }
 
 /**
  * Several workers on one port (the cluster shares the listening socket). They share PostgreSQL; the
- * advisory locks keep one indexer and one anchorer among them. A worker that dies is replaced; SIGTERM or
- * SIGINT stops them all.
+ * advisory locks keep one indexer and one anchorer among them. A worker that dies is replaced. SIGTERM or
+ * SIGINT stops them all gracefully: each worker runs the stop of service/shutdown.ts, and this process
+ * exits 0 once every worker has exited 0 (1 otherwise, or when they overrun the deadline).
  */
 function supervise(config: AppConfig, workers: number): void {
   if (!config.DATABASE_URL) throw new ConfigError("WEB_CONCURRENCY above 1 needs DATABASE_URL: PGlite lives inside one process");
   // /metrics reports every worker: this process aggregates them (and serves METRICS_PORT, if set).
   superviseMetrics(config);
   let stopping = false;
-  const fork = () => cluster.fork();
+  let failed = 0;
+  const live = new Set<Worker>();
+  const log = (line: Record<string, unknown>) => console.log(JSON.stringify({ level: "log", context: "Supervisor", ...line }));
+  const fork = () => live.add(cluster.fork());
   for (let i = 0; i < workers; i++) fork();
-  cluster.on("exit", (worker, code) => {
+  cluster.on("exit", (worker, code, signal) => {
+    live.delete(worker);
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      if (code !== 0) failed++;
+      log({ message: "Worker stopped", worker: worker.id, code, signal });
+      if (live.size === 0) {
+        log({ message: "Stopped", exitCode: failed ? 1 : 0 });
+        process.exit(failed ? 1 : 0);
+      }
       return;
     }
     console.error(JSON.stringify({ level: "error", message: "Worker exited; starting another", worker: worker.id, code }));
     fork();
   });
-  const stop = () => {
+  const stop = (signal: NodeJS.Signals) => {
+    // Ctrl-C reaches every process of the group, npm forwards it again: act on the first signal only.
+    if (stopping) return;
     stopping = true;
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
+    log({ message: "Stopping workers", signal, workers: live.size });
+    for (const worker of live) worker.process.kill("SIGTERM");
+    // Each worker keeps its own deadline; this one only catches a worker that hangs past it.
+    setTimeout(() => {
+      for (const worker of live) worker.process.kill("SIGKILL");
+      console.error(JSON.stringify({ level: "error", message: "Workers overran the stop deadline; killed", workers: live.size }));
+      process.exit(1);
+    }, STOP_DEADLINE_MS + 5_000).unref();
+    if (live.size === 0) process.exit(0);
   };
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
-  console.log(JSON.stringify({ level: "log", message: "Supervising workers", workers }));
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  log({ message: "Supervising workers", workers });
 }
 
 main().catch((error: unknown) => {

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnModuleInit } from "@nestjs/common";
+import { type BeforeApplicationShutdown, Injectable, Logger, type OnModuleInit } from "@nestjs/common";
 import { EventEmitter } from "node:events";
 import { randomUUID } from "node:crypto";
 import { Problem, unavailable } from "../common/problem";
@@ -66,17 +66,34 @@ interface Pending {
  * (group commit): one transaction and one fsync for many requests.
  */
 @Injectable()
-export class AccessLogService implements OnModuleInit {
+export class AccessLogService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(AccessLogService.name);
   private queue: Pending[] = [];
   private flushing: Promise<void> | null = null;
   /** Emits "committed" with the committed events, for the anchoring service. */
   readonly committed = new EventEmitter();
+  /** Events committed since start (a graceful stop reports how many it waited for). */
+  private committedCount = 0;
 
   constructor(private readonly events: AccessEventRepository) {}
 
   async onModuleInit(): Promise<void> {
     await keccakReady();
+  }
+
+  /**
+   * Stopping: after the HTTP server has stopped accepting and its requests in flight have finished, the
+   * application closes; every event still queued is committed first (or refused to its caller, as ever).
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.drain();
+  }
+
+  /** Resolves once every event queued so far, and any queued meanwhile, is committed or refused; returns how many were committed. */
+  async drain(): Promise<number> {
+    const before = this.committedCount;
+    while (this.flushing) await this.flushing;
+    return this.committedCount - before;
   }
 
   record(input: AccessRecord): Promise<AccessEventEntity> {
@@ -159,6 +176,7 @@ export class AccessLogService implements OnModuleInit {
           const started = performance.now();
           const rows = await this.events.append(group.map((p) => p.draft));
           metrics.accessLogCommitted(rows, (performance.now() - started) / 1000, (d) => DECISION_NAMES[d as AccessDecision]);
+          this.committedCount += rows.length;
           rows.forEach((row, i) => group[i].resolve(row));
           this.committed.emit("committed", rows);
         } catch (error) {

@@ -219,6 +219,8 @@ export class AnchorService implements OnApplicationBootstrap, OnModuleDestroy {
   private async holdLeadership(): Promise<boolean> {
     if (this.lease?.held) return true;
     this.lease = await this.locks.tryAcquire(`anchorer:${this.deployment.contracts.AccessLedger.address.toLowerCase()}`);
+    // Which instance anchors: operators (and the failover test) read it from here.
+    if (this.lease) this.logger.log({ message: "Anchorer leadership acquired" });
     return this.lease !== null;
   }
 }

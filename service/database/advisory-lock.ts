@@ -67,6 +67,11 @@ export class LockService implements OnModuleDestroy {
     }
   }
 
+  /** Names of the leases this process holds now (what a graceful stop hands over to another instance). */
+  heldNames(): string[] {
+    return [...this.leases.keys()].sort();
+  }
+
   async onModuleDestroy(): Promise<void> {
     await Promise.all([...this.leases.values()].map((lease) => lease.release()));
   }

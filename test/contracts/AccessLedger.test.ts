@@ -2,7 +2,7 @@ import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import fc from "fast-check";
 import { Contract, ZeroHash, dataSlice, id, type ContractRunner, type ContractTransactionReceipt } from "ethers";
 import { ADMIN_DELAY, deployFixture, deployTestContract, type Accounts, type ContractsFixture } from "./fixture";
-import { writeGasFigures } from "./gas-report";
+import { gasReportDifferences, UPDATE_GAS_REPORT, writeGasFigures } from "./gas-report";
 import { expectEvent, expectNoEvent, expectRevert, mined } from "./helpers";
 
 const ADMIN_ROLE = ZeroHash;
@@ -103,8 +103,8 @@ describe("AccessLedger", () => {
   });
 
   afterAll(async () => {
-    // Only a full run rewrites the report, so a filtered run (`-t`) cannot drop figures.
-    if (Object.keys(GAS_CEILINGS).every((key) => gasUsed[key as GasKey] !== undefined)) {
+    // Only UPDATE_GAS_REPORT=1 rewrites the report, and only after a full run, so a filtered run (`-t`) cannot drop figures.
+    if (UPDATE_GAS_REPORT && Object.keys(GAS_CEILINGS).every((key) => gasUsed[key as GasKey] !== undefined)) {
       await writeGasFigures("AccessLedger", gasUsed as Record<GasKey, bigint>);
     }
   });
@@ -752,5 +752,12 @@ describe("AccessLedger", () => {
   it("emits no BatchSuperseded from a plain anchor", async () => {
     const receipt = await anchor(1n, id("root"), 1n, 1n);
     expectNoEvent(receipt, ledger, "BatchSuperseded");
+  });
+
+  // Last in the file: after every test above has measured its figures.
+  it("spends the gas test/gas-report.json records (UPDATE_GAS_REPORT=1 rewrites it after a change on purpose)", () => {
+    if (UPDATE_GAS_REPORT) return;
+    const measured = Object.fromEntries(Object.keys(GAS_CEILINGS).map((key) => [key, gasUsed[key as GasKey]]));
+    expect(gasReportDifferences("AccessLedger", measured)).toEqual([]);
   });
 });

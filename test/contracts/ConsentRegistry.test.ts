@@ -49,7 +49,7 @@ import {
   type Accounts,
   type ContractsFixture,
 } from "./fixture";
-import { writeGasFigures } from "./gas-report";
+import { gasReportDifferences, UPDATE_GAS_REPORT, writeGasFigures } from "./gas-report";
 import { expectEvent, expectNoEvent, expectRevert, mined } from "./helpers";
 
 const RELAYER_ROLE = id("RELAYER_ROLE");
@@ -119,8 +119,8 @@ describe("ConsentRegistry", () => {
   });
 
   afterAll(async () => {
-    // Only a full run rewrites the report, so a filtered run (`-t`) cannot drop figures.
-    if (Object.keys(GAS_CEILINGS).every((key) => gasUsed[key as GasKey] !== undefined)) {
+    // Only UPDATE_GAS_REPORT=1 rewrites the report, and only after a full run, so a filtered run (`-t`) cannot drop figures.
+    if (UPDATE_GAS_REPORT && Object.keys(GAS_CEILINGS).every((key) => gasUsed[key as GasKey] !== undefined)) {
       await writeGasFigures("ConsentRegistry", gasUsed as Record<GasKey, bigint>);
     }
   });
@@ -1906,5 +1906,12 @@ describe("ConsentRegistry", () => {
         record("decide.denyFirstOf.100", await decideGas(accounts.institutionA.address));
       });
     });
+  });
+
+  // Last in the file: after every test above has measured its figures.
+  it("spends the gas test/gas-report.json records (UPDATE_GAS_REPORT=1 rewrites it after a change on purpose)", () => {
+    if (UPDATE_GAS_REPORT) return;
+    const measured = Object.fromEntries(Object.keys(GAS_CEILINGS).map((key) => [key, gasUsed[key as GasKey]]));
+    expect(gasReportDifferences("ConsentRegistry", measured)).toEqual([]);
   });
 });

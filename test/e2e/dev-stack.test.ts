@@ -5,6 +5,7 @@ import { PROJECT_ROOT } from "../../service/paths";
 import { readFileSync } from "node:fs";
 import { writeTempDeployment } from "../support/service";
 import { isAlive, runTs, type RunningProcess } from "../support/process";
+import { httpReady, SETTLE_TIMEOUT_MS } from "../support/ready";
 
 const SECRETS = { JWT_SECRET: "e2e-secret-e2e-secret-e2e-secret-00", MASTER_KEY: "33".repeat(32) };
 
@@ -39,11 +40,7 @@ describe("dev stack (npm start)", () => {
 
   it("answers /health with 200 and serves /docs", async () => {
     // Readiness includes the consent indexer's first poll, which follows start-up by a moment.
-    let health = await fetch(`${api}/health`);
-    for (let i = 0; i < 50 && health.status !== 200; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      health = await fetch(`${api}/health`);
-    }
+    const health = await httpReady(`${api}/health`, { timeoutMs: SETTLE_TIMEOUT_MS });
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: "ok", chain: { ok: true, chainId: 31337 } });
     const docs = await fetch(`${api}/docs`);

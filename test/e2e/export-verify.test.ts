@@ -10,6 +10,7 @@ import { runTs, type RunningProcess } from "../support/process";
 import { startTestService, writeTempDeployment, type TestService } from "../support/service";
 import { labObservation } from "../support/synthea";
 import { anchoredRanges, waitUntil } from "../support/trail-assertions";
+import { SETTLE_TIMEOUT_MS } from "../support/ready";
 import { readLines, runVerifyCli, tempDir, writeLines } from "../verify/helpers";
 
 /**
@@ -64,7 +65,7 @@ describe("export from the service, verified against the chain", () => {
     expect((await service.request({ method: "GET", url: `/fhir/Observation?patient=${alice.address}`, headers: aliceAuth })).status).toBe(200);
 
     const lastSeq = (await service.request({ method: "GET", url: "/audit/events?limit=1000", headers: regulator })).body.events.at(-1).seq;
-    expect(await waitUntil(async () => (await anchoredRanges(provider, deployment)).nextSeq === lastSeq + 1, 30_000)).toBe(true);
+    expect(await waitUntil(async () => (await anchoredRanges(provider, deployment)).nextSeq === lastSeq + 1, SETTLE_TIMEOUT_MS)).toBe(true);
     expect(await waitUntil(async () => (await exportTrail()).includes('"kind":"end"') && readLines(join(dir, "trail.ndjson")).filter((l) => l.kind === "event").length === lastSeq)).toBe(true);
     provider.destroy();
   });

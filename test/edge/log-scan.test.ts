@@ -11,6 +11,7 @@ import { testServiceEnv, writeTempDeployment, type TestService } from "../suppor
 import { startServiceProcess } from "../support/service-process";
 import { labObservation, recordsOf } from "../support/synthea";
 import { waitUntil } from "../support/trail-assertions";
+import { SETTLE_TIMEOUT_MS } from "../support/ready";
 import { catalogue } from "./support/catalogue";
 import { httpRequester, rawHttp } from "./support/http";
 import { authorizationFor, requestFor, wrongChecksum, type Pools } from "./support/inputs";
@@ -117,7 +118,7 @@ describe("no personal data in logs", () => {
     const events = await get(`/audit/events?patient=${alice.address}&limit=1000`, auth.regulator);
     expect(events.status).toBe(200);
     const first = events.body.events[0] as { id: string };
-    expect(await waitUntil(async () => (await get(`/audit/events/${first.id}/proof`, auth.regulator)).status === 200, 15_000)).toBe(true);
+    expect(await waitUntil(async () => (await get(`/audit/events/${first.id}/proof`, auth.regulator)).status === 200, SETTLE_TIMEOUT_MS)).toBe(true);
     expect((await get(`/audit/batches/1`, auth.regulator)).status).toBe(200);
     expect((await get(`/audit/export?from=2000-01-01&to=2100-01-01`, auth.regulator)).status).toBe(200);
     const raw = await service.request({ method: "GET", url: "/health", headers: {} });

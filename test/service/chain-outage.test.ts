@@ -8,6 +8,7 @@ import { runTs, type RunningProcess } from "../support/process";
 import { startTestService, type TestService } from "../support/service";
 import { TcpProxy } from "../support/tcp-proxy";
 import { anchoredRanges, waitUntil } from "../support/trail-assertions";
+import { SETTLE_TIMEOUT_MS } from "../support/ready";
 
 /** The chain runs in its own process and the service reaches it through a relay we can cut. */
 describe("when the chain cannot be reached", () => {
@@ -130,14 +131,14 @@ describe("when the chain cannot be reached", () => {
 
     await proxy.start();
     const trailRead = () => service.request({ method: "GET", url: "/audit/events?limit=1000", headers: regulatorAuth });
-    expect(await waitUntil(async () => (await trailRead()).status === 200, 30_000)).toBe(true);
+    expect(await waitUntil(async () => (await trailRead()).status === 200, SETTLE_TIMEOUT_MS)).toBe(true);
     const trail = (await trailRead()).body.events;
     expect(trail.filter((e: { decision: string }) => e.decision === "unavailable").length).toBeGreaterThanOrEqual(10);
     const lastSeq = trail.at(-1).seq;
 
     const provider = createRpcProvider(proxy.url, 31337);
     try {
-      expect(await waitUntil(async () => (await anchoredRanges(provider, deployment)).nextSeq > lastSeq, 30_000)).toBe(true);
+      expect(await waitUntil(async () => (await anchoredRanges(provider, deployment)).nextSeq > lastSeq, SETTLE_TIMEOUT_MS)).toBe(true);
     } finally {
       provider.destroy();
     }

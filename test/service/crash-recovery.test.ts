@@ -1,6 +1,5 @@
 import { Wallet } from "ethers";
 import { demoAccount } from "../../scripts/lib/demo-accounts";
-import { createRpcProvider } from "../../service/chain/rpc-provider";
 import type { Deployment } from "../../service/chain/deployment";
 import { deployWithDemoRoles } from "../support/consent-fixture";
 import { testDatabase, type TestDatabase } from "../support/database";
@@ -8,6 +7,7 @@ import { runTs, type RunningProcess } from "../support/process";
 import { writeTempDeployment } from "../support/service";
 import { startServiceProcess } from "../support/service-process";
 import { anchoredRanges, waitUntil } from "../support/trail-assertions";
+import { pollUntil, SETTLE_TIMEOUT_MS, testChainProvider } from "../support/ready";
 
 /**
  * SIGKILL the service while it records and anchors, restart it on the same database and chain, and
@@ -23,7 +23,7 @@ describe("crash recovery", () => {
   beforeAll(async () => {
     node = runTs("test/support/chain-node.ts");
     [, chainUrl] = await node.waitFor(/CHAIN (\S+)/);
-    const provider = createRpcProvider(chainUrl, 31337);
+    const provider = testChainProvider(chainUrl);
     deployment = await deployWithDemoRoles(new Wallet(demoAccount("admin").privateKey, provider));
     provider.destroy();
     deploymentFile = writeTempDeployment(deployment);
@@ -57,7 +57,7 @@ describe("crash recovery", () => {
         }
       }
     })();
-    return { stop: async () => ((stopped = true), await done, answered) };
+    return { answered: () => answered, stop: async () => ((stopped = true), await done, answered) };
   }
 
   it("anchors every event exactly once across repeated SIGKILLs", async () => {
@@ -67,7 +67,8 @@ describe("crash recovery", () => {
     for (let round = 0; round < 3; round++) {
       const { proc, url } = await startServiceProcess(env);
       const traffic = load(url, await signIn(url, hospital));
-      await new Promise((r) => setTimeout(r, 700 + round * 300));
+      // Killed mid-load: once it has answered a number of decisions (more each round), however slow the machine.
+      await pollUntil("decisions to be answered under load", () => traffic.answered() >= 20 + round * 10, { stepMs: 20 });
       proc.child.kill("SIGKILL");
       await proc.exited;
       answered += await traffic.stop();
@@ -79,14 +80,14 @@ describe("crash recovery", () => {
       const page = (await res.json()) as { events: Array<{ seq: number }> };
       return page.events.length ? page.events.at(-1)!.seq : 0;
     };
-    const provider = createRpcProvider(chainUrl, 31337);
+    const provider = testChainProvider(chainUrl);
     try {
       let recorded = 0;
       expect(
         await waitUntil(async () => {
           recorded = await lastSeq();
           return (await anchoredRanges(provider, deployment)).nextSeq === recorded + 1;
-        }, 60_000, 250),
+        }, SETTLE_TIMEOUT_MS, 250),
       ).toBe(true);
       // Every answered decision was recorded before its answer; killed requests may add a few more.
       expect(recorded).toBeGreaterThanOrEqual(answered);
@@ -98,7 +99,7 @@ describe("crash recovery", () => {
       const viewOf = async (batchId: number) =>
         (await (await fetch(`${url}/audit/batches/${batchId}`, { headers: { authorization: auth } })).json()) as Record<string, unknown>;
       // The chain may learn of the last batch a moment before the database records its receipt.
-      expect(await waitUntil(async () => (await viewOf(batches.at(-1)!.batchId)).state === "confirmed", 10_000)).toBe(true);
+      expect(await waitUntil(async () => (await viewOf(batches.at(-1)!.batchId)).state === "confirmed", SETTLE_TIMEOUT_MS)).toBe(true);
       for (const b of [batches[0], batches[Math.floor(batches.length / 2)], batches.at(-1)!]) {
         expect(await viewOf(b.batchId)).toMatchObject({ root: b.root, firstSeq: b.firstSeq, lastSeq: b.lastSeq, state: "confirmed" });
       }

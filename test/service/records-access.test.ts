@@ -8,6 +8,7 @@ import { startTestService, type TestService } from "../support/service";
 import { problemType } from "../support/problem-type";
 import { labObservation, recordsOf, type FhirJson } from "../support/synthea";
 import { anchoredRanges, waitUntil, verifyOnChain } from "../support/trail-assertions";
+import { SETTLE_TIMEOUT_MS } from "../support/ready";
 
 const SYNTHEA_PATIENT = "a5cb8ce9-cec6-6b23-0990-cbaf753578a4";
 const CONDITIONS = 1 << 2;
@@ -86,7 +87,7 @@ describe("consent-enforced record exchange", () => {
     // The refused requester is not told whose record it asked for; the patient and the regulator are.
     expect(events[0]).toMatchObject({ patient: null, categories: [] });
     expect(events[1].patient).toBe(alice.address.toLowerCase());
-    expect(await waitUntil(async () => (await get(`/audit/events/${events[0].id}/proof`, lab)).status === 200, 10_000)).toBe(true);
+    expect(await waitUntil(async () => (await get(`/audit/events/${events[0].id}/proof`, lab)).status === 200, SETTLE_TIMEOUT_MS)).toBe(true);
     const refusedProof = await get(`/audit/events/${events[0].id}/proof`, lab);
     expect(refusedProof.body.leafValues).toBeNull();
     expect(refusedProof.body.proof.length).toBeGreaterThan(0);
@@ -167,7 +168,7 @@ describe("consent-enforced record exchange", () => {
     expect(flagged).toHaveLength(1);
     expect(flagged[0]).toMatchObject({ action: "record.read", purposes: ["ETREAT"], justification: "unconscious in ER" });
 
-    expect(await waitUntil(async () => (await get(`/audit/events/${flagged[0].id}/proof`, aliceAuth)).status === 200, 10_000)).toBe(true);
+    expect(await waitUntil(async () => (await get(`/audit/events/${flagged[0].id}/proof`, aliceAuth)).status === 200, SETTLE_TIMEOUT_MS)).toBe(true);
     const proof = (await get(`/audit/events/${flagged[0].id}/proof`, aliceAuth)).body;
     expect(proof.batch).toMatchObject({ firstSeq: flagged[0].seq, lastSeq: flagged[0].seq, breakGlass: true });
     expect(StandardMerkleTree.verify(proof.batch.root, proof.leafEncoding, proof.leafValues, proof.proof)).toBe(true);

@@ -6,6 +6,7 @@ import { demoAccount } from "../../scripts/lib/demo-accounts";
 import { leafHash } from "../../service/audit/access-event";
 import { AccessLogService } from "../../service/audit/access-log.service";
 import { AnchorBatchRepository } from "../../service/audit/anchor-batch.repository";
+import { AnchorService } from "../../service/audit/anchor.service";
 import type { AccessEventEntity } from "../../service/audit/audit.entities";
 import { createRpcProvider } from "../../service/chain/rpc-provider";
 import { AccessAction, AccessDecision } from "../../service/domain/access-codes";
@@ -14,6 +15,7 @@ import { consentClient, deployWithDemoRoles } from "../support/consent-fixture";
 import { runTs, type RunningProcess } from "../support/process";
 import { startTestService, writeTempDeployment, type TestService } from "../support/service";
 import { waitUntil } from "../support/trail-assertions";
+import { SETTLE_TIMEOUT_MS } from "../support/ready";
 import { runVerifyCli, tempDir } from "../verify/helpers";
 
 /**
@@ -75,9 +77,9 @@ describe("a tampered trail", () => {
     expect(await waitUntil(async () => {
       const backlog = await batches.backlog();
       return backlog.unconfirmedBatches === 0 && backlog.unbatchedEvents === 0;
-    }, 30_000)).toBe(true);
+    }, SETTLE_TIMEOUT_MS)).toBe(true);
     const health = async () => (await service.request({ method: "GET", url: "/health" })).body;
-    expect(await waitUntil(async () => (await health()).trail?.sweeps >= 1, 10_000)).toBe(true);
+    expect(await waitUntil(async () => (await health()).trail?.sweeps >= 1, SETTLE_TIMEOUT_MS)).toBe(true);
     expect((await health()).trail.ok).toBe(true);
     const db = service.app.get(DataSource);
     const events = (await db.query(`SELECT seq FROM access_events ORDER BY seq`)) as AccessEventEntity[];
@@ -153,7 +155,7 @@ describe("a tampered trail", () => {
     try {
       const health = async (service: TestService) => (await service.request({ method: "GET", url: "/health" })).body;
       // The first instance holds the monitor's lease; the second reports what it publishes instead of re-checking.
-      expect(await waitUntil(async () => (await health(second)).trail?.checkedBy === "another-instance" && (await health(second)).trail.sweeps >= 1, 10_000)).toBe(true);
+      expect(await waitUntil(async () => (await health(second)).trail?.checkedBy === "another-instance" && (await health(second)).trail.sweeps >= 1, SETTLE_TIMEOUT_MS)).toBe(true);
       expect((await health(s.service)).trail.checkedBy).toBe("this-instance");
       await s.bypass(`UPDATE access_events SET decision = 1 WHERE seq = 5`);
       expect((await s.alarm()).failure).toMatchObject({ seq: 5, reason: "leaf-mismatch" });
@@ -222,7 +224,13 @@ describe("a tampered trail", () => {
       [forged.seq, forged.id, forged.timeMs, forged.actor, forged.requester, forged.patient, forged.action, forged.categories, forged.purposes, forged.decision, forged.consentId, forged.requestHash, forged.prevHash, leaf],
     );
     expect((await s.alarm()).failure).toMatchObject({ seq: forged.seq, reason: "head-mismatch" });
-    await new Promise((resolve) => setTimeout(resolve, 1_000)); // several anchoring passes
+    // Anchoring passes run here rather than waited for — at least three, and until the forged event is old
+    // enough to close a batch (BATCH_MAX_MS is 100): none may anchor it.
+    const forgedAt = Date.now();
+    for (let pass = 0; pass < 3 || Date.now() - forgedAt < 300; pass++) {
+      await s.service.app.get(AnchorService).tick();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     expect(await s.service.app.get(AnchorBatchRepository).backlog()).toMatchObject({ unconfirmedBatches: 0, unbatchedEvents: 0 });
     const [{ unanchored }] = await s.db.query(`SELECT count(*)::int AS unanchored FROM access_events WHERE batch_id IS NULL`);
     expect(unanchored).toBe(1);

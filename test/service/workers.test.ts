@@ -1,10 +1,10 @@
 import { Wallet } from "ethers";
 import { demoAccount } from "../../scripts/lib/demo-accounts";
 import type { Deployment } from "../../service/chain/deployment";
-import { createRpcProvider } from "../../service/chain/rpc-provider";
 import { deployWithDemoRoles } from "../support/consent-fixture";
 import { testDatabase, type TestDatabase } from "../support/database";
 import { runTs, type RunningProcess } from "../support/process";
+import { testChainProvider } from "../support/ready";
 import { testServiceEnv, writeTempDeployment } from "../support/service";
 
 /**
@@ -20,7 +20,7 @@ import { testServiceEnv, writeTempDeployment } from "../support/service";
   beforeAll(async () => {
     node = runTs("test/support/chain-node.ts");
     [, chainUrl] = await node.waitFor(/CHAIN (\S+)/);
-    const provider = createRpcProvider(chainUrl, 31337);
+    const provider = testChainProvider(chainUrl);
     deployment = await deployWithDemoRoles(new Wallet(demoAccount("admin").privateKey, provider));
     provider.destroy();
     database = await testDatabase();

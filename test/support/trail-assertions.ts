@@ -2,6 +2,7 @@ import { Contract, type JsonRpcApiProvider } from "ethers";
 import { Client } from "pg";
 import { loadArtifact } from "../../service/chain/artifacts";
 import type { Deployment } from "../../service/chain/deployment";
+import { SETTLE_TIMEOUT_MS } from "./ready";
 
 /**
  * Checks, from the chain alone, that batches 1..n cover sequence numbers 1..lastSeq with no gap or
@@ -27,7 +28,8 @@ export function verifyOnChain(
   return ledger.verifyEvent(proof.batch.batchId, proof.batch.firstSeq, proof.batch.lastSeq, proof.leafValues, proof.proof) as Promise<boolean>;
 }
 
-export async function waitUntil(check: () => Promise<boolean>, timeoutMs = 20_000, stepMs = 100): Promise<boolean> {
+/** Polls `check` until it holds or `timeoutMs` passes (by default SETTLE_TIMEOUT_MS, sized for a loaded CI machine). */
+export async function waitUntil(check: () => Promise<boolean>, timeoutMs = SETTLE_TIMEOUT_MS, stepMs = 100): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return true;
