@@ -258,6 +258,25 @@ describe("FHIR interoperability: real exports in, FHIR conventions out", () => {
       ["record.write", "recorded", "Encounter", carol.address.toLowerCase()],
       ["record.write", "recorded", "Observation", carol.address.toLowerCase()],
     ]);
+
+    // A failure while writing (a stale If-Match on the last entry) rolls back the entries written before it.
+    const before412 = (await get(`/fhir/Observation?patient=${carol.address}`, carolAuth)).body.total;
+    const stale = await service.request({
+      method: "POST",
+      url: "/fhir",
+      headers: hospital,
+      payload: {
+        resourceType: "Bundle",
+        type: "transaction",
+        entry: [
+          { resource: observationsOfEveryCategory(patientRef)[8], request: { method: "POST", url: "Observation" } },
+          { resource: { ...stored.body, meta: undefined }, request: { method: "PUT", url: "Observation/carol-hr-1", ifMatch: 'W/"9"' } },
+        ],
+      },
+    });
+    expect(stale.status).toBe(412);
+    expect(outcome(stale)).toMatchObject({ slug: "version-conflict" });
+    expect((await get(`/fhir/Observation?patient=${carol.address}`, carolAuth)).body.total).toBe(before412);
   });
 
   it("refuses one invalid resource per rule with an OperationOutcome naming the failing path", async () => {
