@@ -141,8 +141,11 @@ describe("HL7 LEAP patient-consent-consult conformance", () => {
     expect(c.extension.decision).toBe("CONSENT_PERMIT");
     expect(c.extension.basedOn).toMatch(new RegExp(`/fhir/Consent/${permitId.slice(2)}$`));
     expect(c.extension.obligations).toEqual([{ id: REDACT, parameters: { codes: [{ system: RESOURCE_TYPES, code: "MedicationRequest" }, { system: CATEGORY, code: "medications" }] } }]);
-    // The trail records what was released, under the consent that permits it (what the chain itself decides).
-    expect(await newEvents()).toEqual([expect.objectContaining({ decision: "permit", consentId: permitId, categories: ["conditions"] })]);
+    // The trail records what was released, under the consent that permits it: what the chain itself decides.
+    const [event] = await newEvents();
+    expect(event).toEqual(expect.objectContaining({ decision: "permit", consentId: permitId, categories: ["conditions"] }));
+    const [onChain, decidedBy] = await client.registry.decide(alice.address, labWallet.address, CONDITIONS, 1, Math.floor(Date.parse((event as unknown as { time: string }).time) / 1000));
+    expect([Number(onChain), decidedBy]).toEqual([1, permitId]);
   });
 
   it("withholds a denied class beside a permitted one, and a class no consent can cover", async () => {
