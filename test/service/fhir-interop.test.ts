@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Deployment } from "../../service/chain/deployment";
 import { PROJECT_ROOT } from "../../service/paths";
+import { definitionIssues } from "../../service/records/fhir-definitions";
 import { walletOf } from "../support/actors";
 import { inProcessChain, type InProcessChain } from "../support/chain";
 import { consentClient, deployWithDemoRoles } from "../support/consent-fixture";
@@ -31,6 +32,11 @@ function outcome(res: Res): { slug: string; paths: string[]; diagnostics: string
     paths: issues.flatMap((i) => i.expression ?? []),
     diagnostics: issues.map((i) => i.diagnostics ?? ""),
   };
+}
+
+/** What the service answers is itself valid FHIR R4: checked with the same validator that checks what it stores. */
+function expectValidFhir(body: Record<string, unknown> & { resourceType: string }): void {
+  expect([body.resourceType, definitionIssues(body)]).toEqual([body.resourceType, []]);
 }
 
 describe("FHIR interoperability: real exports in, FHIR conventions out", () => {
@@ -101,6 +107,7 @@ describe("FHIR interoperability: real exports in, FHIR conventions out", () => {
     expect(observation.searchParam.map((p: { name: string }) => p.name)).toEqual(["patient", "_lastUpdated", "_count"]);
     expect(res.body.rest[0].interaction).toEqual([expect.objectContaining({ code: "transaction" })]);
     expect(res.body.rest[0].operation[0].name).toBe("import");
+    expectValidFhir(res.body);
   });
 
   it("loads the whole Synthea sample and every observation category and note kind with zero refusals (bulk NDJSON import)", async () => {
@@ -124,6 +131,7 @@ describe("FHIR interoperability: real exports in, FHIR conventions out", () => {
     entries.forEach((entry, i) => tally(lines[i].resourceType, entry.response.status.startsWith("20")));
     const refused = entries.flatMap((e, i) => (e.response.status.startsWith("20") ? [] : [`${lines[i].resourceType}: ${JSON.stringify(e.response.outcome)}`]));
     expect(refused).toEqual([]);
+    expectValidFhir(res.body);
     // Ids kept: the sample's own references (Patient/<id>) resolved without rewriting anything.
     for (const [i, entry] of entries.entries()) {
       if (lines[i].id) expect(entry.response.location).toBe(`${lines[i].resourceType}/${lines[i].id}/_history/1`);
@@ -193,6 +201,7 @@ describe("FHIR interoperability: real exports in, FHIR conventions out", () => {
     expect(third.body.link.some((l: { relation: string }) => l.relation === "next")).toBe(false);
     const ids = [...first.body.entry, ...second.body.entry, ...third.body.entry].map((e: { resource: FhirJson }) => e.resource.id);
     expect(new Set(ids).size).toBe(9);
+    expectValidFhir(first.body);
 
     const future = await get(`/fhir/Observation?patient=${alice.address}&_lastUpdated=gt2100-01-01`, aliceAuth);
     expect(future.body.total).toBe(0);
@@ -246,6 +255,7 @@ describe("FHIR interoperability: real exports in, FHIR conventions out", () => {
     const ok = await service.request({ method: "POST", url: "/fhir", headers: hospital, payload: bundle() });
     expect(ok.status).toBe(200);
     expect(ok.body.type).toBe("transaction-response");
+    expectValidFhir(ok.body);
     const locations = ok.body.entry.map((e: { response: { location: string } }) => e.response.location);
     expect(locations[2]).toBe("Observation/carol-hr-1/_history/1");
     const stored = await get(`/fhir/Observation/carol-hr-1`, carolAuth);
@@ -309,11 +319,13 @@ describe("FHIR interoperability: real exports in, FHIR conventions out", () => {
       refusals.push({ rule, type: resource.resourceType, status: res.status, slug: got.slug, path: got.paths[0] ?? "" });
       expect([rule, res.status, got.slug]).toEqual([rule, status, slug]);
       if (path) expect([rule, got.paths]).toEqual([rule, expect.arrayContaining([path])]);
+      expectValidFhir(res.body);
     }
     // The same through the bulk import: the line's outcome names the path too.
     const res = await importLines(ndjson([{ ...of("Condition"), id: "bad-line", bogusElement: 1 }, obs()]));
     expect(res.body.entry[0].response).toMatchObject({ status: "400", outcome: { resourceType: "OperationOutcome", issue: expect.arrayContaining([expect.objectContaining({ expression: ["Condition.bogusElement"] })]) } });
     expect(res.body.entry[1].response.status).toBe("201 Created");
+    expectValidFhir(res.body);
   });
 
   it("answers every error under /fhir as OperationOutcome, and problem+json elsewhere", async () => {
