@@ -107,3 +107,60 @@ export const isFhirPath = (url: string | undefined): boolean => {
   const path = (url ?? "").split("?")[0];
   return path === "/fhir" || path.startsWith("/fhir/");
 };
+
+/** The OpenAPI schema of the OperationOutcome every /fhir error is (components name `OperationOutcome`). */
+export const OPERATION_OUTCOME_SCHEMA = {
+  type: "object",
+  description:
+    "A FHIR R4 OperationOutcome (https://hl7.org/fhir/R4/operationoutcome.html): how every error under /fhir is answered. Each issue carries the problem slug as a coding of system `urn:consentry:problem` (the same slug as problem+json's `type`), and the failing element's path as `expression`.",
+  required: ["resourceType", "issue"],
+  properties: {
+    resourceType: { type: "string", enum: ["OperationOutcome"] },
+    issue: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["severity", "code"],
+        properties: {
+          severity: { type: "string", enum: ["fatal", "error", "warning", "information"] },
+          code: { type: "string", description: "http://hl7.org/fhir/issue-type", example: "structure" },
+          details: { type: "object", additionalProperties: true },
+          diagnostics: { type: "string", example: "Invalid dateTime format" },
+          expression: { type: "array", items: { type: "string" }, example: ["Condition.onset[x]"] },
+        },
+      },
+    },
+  },
+  example: {
+    resourceType: "OperationOutcome",
+    issue: [
+      {
+        severity: "error",
+        code: "structure",
+        details: { coding: [{ system: PROBLEM_CODE_SYSTEM, code: "invalid-resource", display: "Invalid resource" }], text: "Invalid resource" },
+        diagnostics: "Invalid dateTime format",
+        expression: ["Condition.onset[x]"],
+      },
+    ],
+  },
+} as const;
+
+/**
+ * Completes an OpenAPI document for /fhir: every error response of a /fhir operation also lists
+ * `application/fhir+json` with the OperationOutcome schema — what is actually sent there (the problem+json
+ * entry states the same problem and slug in RFC 9457 form).
+ */
+export function withFhirErrorMediaTypes<T extends { paths: Record<string, Record<string, any>>; components?: { schemas?: Record<string, unknown> } }>(doc: T): T {
+  doc.components ??= {};
+  doc.components.schemas = { ...doc.components.schemas, OperationOutcome: OPERATION_OUTCOME_SCHEMA };
+  for (const [path, item] of Object.entries(doc.paths)) {
+    if (!isFhirPath(path)) continue;
+    for (const op of Object.values(item)) {
+      for (const [status, response] of Object.entries((op as { responses?: Record<string, { content?: Record<string, unknown> }> })?.responses ?? {})) {
+        if (!/^[45]\d\d$/.test(status) || !response.content) continue;
+        response.content = { "application/fhir+json": { schema: { $ref: "#/components/schemas/OperationOutcome" } }, ...response.content };
+      }
+    }
+  }
+  return doc;
+}

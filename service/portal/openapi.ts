@@ -4,6 +4,7 @@ import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from "@nestjs/swag
 import { PUBLIC_KEY, ROLES_KEY } from "../auth/auth.decorators";
 import type { Role } from "../auth/actor";
 import { OPENAPI_SCHEMAS, PROBLEM_JSON, problemExample, SCHEMA } from "../common/openapi";
+import { withFhirErrorMediaTypes } from "../domain/fhir-operation-outcome";
 import { leapErrorResponses } from "../common/leap-error";
 
 /** The name of the bearer scheme in `components.securitySchemes`. */
@@ -59,7 +60,8 @@ interface RouteFacts {
 export function buildOpenApiDocument(app: INestApplication, serverUrl?: string): OpenAPIObject {
   const doc = SwaggerModule.createDocument(app, openApiBase(serverUrl) as OpenAPIObject);
   // The LEAP consult answers errors in LEAP's shape, not as problems (common/leap-error.ts).
-  return leapErrorResponses(completeDocument(doc, routeFacts(app)));
+  // Under /fhir errors are OperationOutcomes (domain/fhir-operation-outcome.ts).
+  return withFhirErrorMediaTypes(leapErrorResponses(completeDocument(doc, routeFacts(app))));
 }
 
 const METHODS = ["get", "put", "post", "delete", "patch", "head", "options"] as const;
