@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import { BootError } from "./chain/chain.service";
 import { ConfigError, loadConfig, type AppConfig } from "./config/app-config";
 import { createApp } from "./app";
+import { processLog } from "./common/logger";
 import { superviseMetrics } from "./observability/metrics-server";
 import { onStopSignals, STOP_DEADLINE_MS, stopService, trackRequestsInFlight } from "./shutdown";
 
@@ -21,7 +22,8 @@ async function main(): Promise<void> {
   await app.listen({ port: config.PORT, host: config.HOST });
   const address = app.getHttpServer().address();
   const port = typeof address === "object" && address ? address.port : config.PORT;
-  console.log(JSON.stringify({ level: "log", message: "Listening", url: `http://${config.HOST}:${port}`, worker: cluster.worker?.id ?? null, pid: process.pid }));
+  // Whatever LOG_LEVEL says: whoever started the service (a supervisor, a test) waits for this line.
+  processLog("verbose").log({ message: "Listening", url: `http://${config.HOST}:${port}`, worker: cluster.worker?.id ?? null });
 }
 
 /**
@@ -37,7 +39,8 @@ function supervise(config: AppConfig, workers: number): void {
   let stopping = false;
   let failed = 0;
   const live = new Set<Worker>();
-  const log = (line: Record<string, unknown>) => console.log(JSON.stringify({ level: "log", context: "Supervisor", ...line }));
+  const out = processLog(config.LOG_LEVEL);
+  const log = (line: Record<string, unknown>) => out.log(line, "Supervisor");
   const fork = () => live.add(cluster.fork());
   for (let i = 0; i < workers; i++) fork();
   cluster.on("exit", (worker, code, signal) => {
@@ -51,7 +54,7 @@ function supervise(config: AppConfig, workers: number): void {
       }
       return;
     }
-    console.error(JSON.stringify({ level: "error", message: "Worker exited; starting another", worker: worker.id, code }));
+    out.error({ message: "Worker exited; starting another", worker: worker.id, code }, "Supervisor");
     fork();
   });
   const stop = (signal: NodeJS.Signals) => {
@@ -63,7 +66,7 @@ function supervise(config: AppConfig, workers: number): void {
     // Each worker keeps its own deadline; this one only catches a worker that hangs past it.
     setTimeout(() => {
       for (const worker of live) worker.process.kill("SIGKILL");
-      console.error(JSON.stringify({ level: "error", message: "Workers overran the stop deadline; killed", workers: live.size }));
+      out.error({ message: "Workers overran the stop deadline; killed", workers: live.size }, "Supervisor");
       process.exit(1);
     }, STOP_DEADLINE_MS + 5_000).unref();
     if (live.size === 0) process.exit(0);
@@ -75,7 +78,9 @@ function supervise(config: AppConfig, workers: number): void {
 
 main().catch((error: unknown) => {
   const known = error instanceof ConfigError || error instanceof BootError;
-  // One line an operator can act on; a stack trace only for the unexpected.
-  console.error(known ? `consentry: ${(error as Error).message}` : error);
+  // One line an operator can act on; for the unexpected, a structured line: its type, its message redacted of
+  // values, and the stack's frames.
+  if (known) console.error(`consentry: ${(error as Error).message}`);
+  else processLog("verbose").fatal(error, "Main");
   process.exit(1);
 });

@@ -141,12 +141,14 @@ function asServiceLevel(level: LogLevel): ServiceLogLevel {
   return (LOG_LEVELS as readonly string[]).includes(level) ? (level as ServiceLogLevel) : "log";
 }
 
+const processLoggers = new Map<LogLevel, ServiceLogger>();
+
 /**
- * Lines written outside Nest (the process supervisor, start-up and stop): the same format, at LOG_LEVEL.
- * `processLog().log({ message: "Listening", url })`.
+ * Lines written outside Nest (the cluster's primary, start-up, a crash), in the same format, at `level`
+ * (LOG_LEVEL): `processLog(config.LOG_LEVEL).log({ message: "Supervising workers", workers }, "Supervisor")`.
  */
-let processLogger: ServiceLogger | undefined;
-export function processLog(level?: LogLevel): ServiceLogger {
-  if (!processLogger || (level && processLogger.pino.level !== level)) processLogger = jsonLogger(level ?? "log");
-  return processLogger;
+export function processLog(level: LogLevel = "log"): ServiceLogger {
+  let logger = processLoggers.get(level);
+  if (!logger) processLoggers.set(level, (logger = jsonLogger(level)));
+  return logger;
 }
