@@ -10,7 +10,7 @@ import { AccessAction, AccessDecision } from "../domain/access-codes";
 import { searchsetBundle } from "../domain/fhir-bundle";
 import { ChainAccounts } from "../domain/fhir-identity";
 import { RecordService } from "../records/record.service";
-import { groupAccesses, toFhirAuditEvent } from "./fhir-audit-event.mapper";
+import { groupAccesses, toFhirAuditEvent, withoutEmpty } from "./fhir-audit-event.mapper";
 import { FhirPatientQuery } from "./fhir.dto";
 
 /** Most access events read for one searchset (an access spanning several categories is one AuditEvent). */
@@ -39,7 +39,8 @@ export class FhirAuditEventController {
     const events = await this.trail.visibleEvents(actor, query.patient, AUDIT_EVENT_PAGE);
     const baseUrl = publicBaseUrl(this.config);
     const context = { accounts: this.accounts, baseUrl, writeVersions: await this.writeVersions(events), hidesSubject: (e: AccessEventEntity) => this.trail.hidesSubject(actor, e) };
-    return searchsetBundle(baseUrl, groupAccesses(events).map((access) => toFhirAuditEvent(access, context) as { resourceType: string; id: string }));
+    // No empty `entry` when nothing matches: FHIR JSON has no empty arrays.
+    return withoutEmpty(searchsetBundle(baseUrl, groupAccesses(events).map((access) => toFhirAuditEvent(access, context) as { resourceType: string; id: string })));
   }
 
   /**

@@ -7,6 +7,7 @@ import { AppConfig, publicBaseUrl } from "../config/app-config";
 import { ConsentQueryService } from "../consents/consent-query.service";
 import { searchsetBundle } from "../domain/fhir-bundle";
 import { ChainAccounts } from "../domain/fhir-identity";
+import { withoutEmpty } from "./fhir-audit-event.mapper";
 import { toFhirConsent } from "./fhir-consent.mapper";
 import { FhirConsentIdParam } from "./fhir-consent.dto";
 import { FhirPatientQuery } from "./fhir.dto";
@@ -27,7 +28,8 @@ export class FhirConsentController {
   @ApiOkResponse({ description: "A searchset Bundle of FHIR R4 Consent resources the caller may see", content: { [FHIR_JSON]: { schema: { $ref: SCHEMA.fhirBundle } } } })
   async search(@CurrentActor() actor: Actor, @Query() query: FhirPatientQuery) {
     const rows = await this.consents.visible(actor, query.patient);
-    return searchsetBundle(publicBaseUrl(this.config), rows.map((r) => toFhirConsent(r, this.accounts)));
+    // No empty `entry` when nothing matches: FHIR JSON has no empty arrays.
+    return withoutEmpty(searchsetBundle(publicBaseUrl(this.config), rows.map((r) => toFhirConsent(r, this.accounts))));
   }
 
   /** One consent by its FHIR id (the consentId without 0x): what LEAP's `basedOn` and AuditEvents point at. */

@@ -28,7 +28,7 @@ const DESCRIPTION = [
   "",
   "**Sign in** with the bar below: pick a demo account (`npm start` only) or use a browser wallet; the token then fills *Authorize*. By hand: `POST /auth/challenge`, sign the message with `personal_sign`, `POST /auth/token`, then `Authorization: Bearer <token>`. With `npm start` running, `npm run token -- --as \"Northside Lab\"` prints a token.",
   "",
-  "**Errors** are `application/problem+json` (RFC 9457) with a stable `type` (`urn:consentry:problem:<slug>`). Every signed-in call may answer 401 (no or a bad token), 429 (rate limit) or 503 (the consent projection is stale, so the caller's roles cannot be established).",
+  "**Errors** are `application/problem+json` (RFC 9457) with a stable `type` (`urn:consentry:problem:<slug>`), except on HL7 LEAP's consult (`POST /cds-services/patient-consent-consult`), which answers them in LEAP's `{httpCode, error, errorMessage}` shape. Every signed-in call may answer 401 (no or a bad token), 429 (rate limit) or 503 (the consent projection is stale, so the caller's roles cannot be established).",
 ].join("\n");
 
 /** The document's fixed parts. `serverUrl` is where Try it out sends requests (default: this origin). */

@@ -160,7 +160,7 @@ export function describeRequest(r: FuzzRequest): string {
 
 /**
  * Sends requests one at a time and checks every answer: below 500; a non-2xx is application/problem+json
- * with a urn:consentry:problem: type; a secured operation is never served without a valid token; no health record content (or the patient's account) in a non-2xx
+ * with a urn:consentry:problem: type (HL7 LEAP's consult: LEAP's {httpCode, error, errorMessage}); a secured operation is never served without a valid token; no health record content (or the patient's account) in a non-2xx
  * body unless the request itself carried it; a 405's Allow does not name the refused method; and the
  * trail grew by exactly the events the attempt owes.
  */
