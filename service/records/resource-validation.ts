@@ -39,6 +39,9 @@ export function validateResource(type: string, body: unknown): FhirResource {
   return resource;
 }
 
+/** Billing resources, which may contain the resources they bill for (docs/fhir.md §1). */
+const BILLING_TYPES: ReadonlySet<string> = new Set(["Account", "ChargeItem", "Claim", "ClaimResponse", "Coverage", "CoverageEligibilityRequest", "CoverageEligibilityResponse", "ExplanationOfBenefit", "Invoice"]);
+
 const issue = (code: string, path: string, diagnostics: string): ResourceIssue => ({ severity: "error", code, diagnostics, expression: [path] });
 
 /** What Consentry requires beyond FHIR: the patient reference, the classifying category, no contained records. */
@@ -60,7 +63,9 @@ function consentryIssues(body: FhirResource, type: string): ResourceIssue[] {
     out.push(...patientReferenceIssues(body, type, rule.patient, rule.shared === true, rule.directoryWithoutPatient === true));
   }
   const contained = body.contained;
-  if (Array.isArray(contained)) {
+  // Billing records quote what they bill (Synthea's EOB contains its referral and coverage): filed under
+  // encounters, they are released as a whole under that category, contained resources included (docs/fhir.md).
+  if (Array.isArray(contained) && !BILLING_TYPES.has(type)) {
     contained.forEach((item, i) => {
       if (isPlainObject(item) && typeof item.resourceType === "string" && isPatientResourceType(item.resourceType)) {
         // It would travel inside its container's ciphertext and category: released under the wrong consent.

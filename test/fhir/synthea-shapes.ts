@@ -91,3 +91,29 @@ export function provenance(patientRef: string, targets: string[]): FhirJson {
     agent: [{ type: { coding: [{ system: "http://terminology.hl7.org/CodeSystem/provenance-participant-type", code: "author" }] }, who: { display: "St Mary's Hospital" } }],
   };
 }
+
+/** Synthea's ExplanationOfBenefit: its referral (ServiceRequest) and Coverage contained, as Synthea writes them. */
+export function explanationOfBenefit(patientRef: string, claimRef: string): FhirJson {
+  return {
+    resourceType: "ExplanationOfBenefit",
+    contained: [
+      { resourceType: "ServiceRequest", id: "referral", status: "completed", intent: "order", subject: { reference: patientRef }, requester: { display: "Dr. Hand" }, performer: [{ display: "Dr. Hand" }] },
+      { resourceType: "Coverage", id: "coverage", status: "active", type: { text: "Medicaid" }, beneficiary: { reference: patientRef }, payor: [{ display: "Medicaid" }] },
+    ],
+    identifier: [{ system: "https://bluebutton.cms.gov/resources/variables/clm_id", value: "a1b2c3" }],
+    status: "active",
+    type: { coding: [{ system: "http://terminology.hl7.org/CodeSystem/claim-type", code: "professional" }] },
+    use: "claim",
+    patient: { reference: patientRef },
+    billablePeriod: { start: "2026-10-03T09:30:00-04:00", end: "2026-10-03T09:45:00-04:00" },
+    created: "2026-10-03T09:45:00-04:00",
+    insurer: { display: "Medicaid" },
+    provider: { display: "Dr. Hand" },
+    referral: { reference: "#referral" },
+    outcome: "complete",
+    claim: { reference: claimRef },
+    insurance: [{ focal: true, coverage: { reference: "#coverage", display: "Medicaid" } }],
+    total: [{ category: { coding: [{ system: "http://terminology.hl7.org/CodeSystem/adjudication", code: "submitted" }] }, amount: { value: 129.16, currency: "USD" } }],
+    payment: { amount: { value: 103.33, currency: "USD" } },
+  };
+}

@@ -9,7 +9,7 @@ import { inProcessChain, type InProcessChain } from "../support/chain";
 import { consentClient, deployWithDemoRoles } from "../support/consent-fixture";
 import { startTestService, type TestService } from "../support/service";
 import { syntheaSample, type FhirJson } from "../support/synthea";
-import { claim, clinicalNote, labReport, observationsOfEveryCategory, provenance } from "../fhir/synthea-shapes";
+import { claim, clinicalNote, explanationOfBenefit, labReport, observationsOfEveryCategory, provenance } from "../fhir/synthea-shapes";
 
 const ALICE_ID = "a5cb8ce9-cec6-6b23-0990-cbaf753578a4";
 const BOB_ID = "cbc86e51-9eca-3855-76ec-c058f72c5761";
@@ -117,7 +117,8 @@ describe("FHIR interoperability: real exports in, FHIR conventions out", () => {
       clinicalNote(`Patient/${ALICE_ID}`),
       clinicalNote(`Patient/${ALICE_ID}`, ["LP29708-2", "LP7839-6"]),
       labReport(`Patient/${ALICE_ID}`),
-      claim(`Patient/${ALICE_ID}`),
+      { ...claim(`Patient/${ALICE_ID}`), id: "claim-1" },
+      explanationOfBenefit(`Patient/${ALICE_ID}`, "Claim/claim-1"),
       provenance(`Patient/${ALICE_ID}`, [`Condition/${sample.find((r) => r.resourceType === "Condition")!.id}`]),
     ];
     const before = (await trail()).length;
@@ -137,7 +138,7 @@ describe("FHIR interoperability: real exports in, FHIR conventions out", () => {
       if (lines[i].id) expect(entry.response.location).toBe(`${lines[i].resourceType}/${lines[i].id}/_history/1`);
     }
     expect(new Set(lines.map((r) => r.resourceType))).toEqual(
-      new Set(["Patient", "Condition", "Encounter", "MedicationRequest", "Immunization", "DocumentReference", "AllergyIntolerance", "Procedure", "Device", "Location", "Organization", "Practitioner", "PractitionerRole", "Observation", "DiagnosticReport", "Claim", "Provenance"]),
+      new Set(["Patient", "Condition", "Encounter", "MedicationRequest", "Immunization", "DocumentReference", "AllergyIntolerance", "Procedure", "Device", "Location", "Organization", "Practitioner", "PractitionerRole", "Observation", "DiagnosticReport", "Claim", "ExplanationOfBenefit", "Provenance"]),
     );
     // One access event per line, each a recorded write.
     const events = (await trail()).slice(before);
