@@ -3,8 +3,8 @@ import { badRequest } from "../common/problem";
 import { isPlainObject } from "../records/json-shape";
 import { FHIR_ID } from "../records/resource-validation";
 
-/** Most entries one transaction may carry: bigger loads go through `POST /fhir/$import`. */
-export const MAX_TRANSACTION_ENTRIES = 1_000;
+/** Most entries one transaction may carry (a Synthea patient bundle has a few thousand); bigger loads go through `POST /fhir/$import`. */
+export const MAX_TRANSACTION_ENTRIES = 10_000;
 
 /** One entry of a transaction Bundle, with the id it is stored under. */
 export interface TransactionEntry {
