@@ -1,5 +1,6 @@
 import type { Deployment } from "../../service/chain/deployment";
 import { categoriesOfResourceType } from "../../service/domain/consent-class";
+import { definitionIssues } from "../../service/records/fhir-definitions";
 import { walletOf } from "../support/actors";
 import { balpViolations, BALP_PREFIX, failureViolations, fhirJsonViolations, isPatientReference } from "../support/balp";
 import { inProcessChain, type InProcessChain } from "../support/chain";
@@ -149,6 +150,11 @@ describe("IHE BALP conformance of GET /fhir/AuditEvent", () => {
 
     it("keeps FHIR JSON rules in every AuditEvent (no empty arrays, requestor on every agent, contained resources referenced)", () => {
       const broken = all.map((a) => [a.id, fhirJsonViolations(a)]).filter(([, v]) => (v as string[]).length);
+      expect(broken).toEqual([]);
+    });
+
+    it("serves valid FHIR R4 AuditEvents (the R4 definitions, checked by the validator the record store uses)", () => {
+      const broken = all.map((a) => [a.id, definitionIssues(a as Json & { resourceType: string })]).filter(([, v]) => (v as unknown[]).length);
       expect(broken).toEqual([]);
     });
 

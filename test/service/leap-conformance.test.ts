@@ -1,4 +1,5 @@
 import type { Deployment } from "../../service/chain/deployment";
+import { definitionIssues } from "../../service/records/fhir-definitions";
 import { walletOf } from "../support/actors";
 import { inProcessChain, type InProcessChain } from "../support/chain";
 import { consentClient, deployWithDemoRoles } from "../support/consent-fixture";
@@ -115,6 +116,7 @@ describe("HL7 LEAP patient-consent-consult conformance", () => {
     // provision.class: FHIR resource types (the extensible binding) the consent covers whole, then the category.
     expect(consent.body.provision.class).toEqual(expect.arrayContaining([{ system: RESOURCE_TYPES, code: "Condition" }, { system: CATEGORY, code: "conditions" }]));
     expect(consent.body.provision.class).not.toContainEqual({ system: RESOURCE_TYPES, code: "Observation" });
+    expect(definitionIssues(consent.body)).toEqual([]);
     expect(await newEvents()).toEqual([expect.objectContaining({ action: "consent.decision", decision: "permit", consentId: permitId, categories: ["conditions"] })]);
   });
 
