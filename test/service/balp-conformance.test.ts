@@ -128,6 +128,10 @@ describe("IHE BALP conformance of GET /fhir/AuditEvent", () => {
         context: { patientId: [{ system: "http://hospital.smarthealthit.org", value: SYNTHEA_PATIENT }], actor: [{ value: did(labWallet.address) }], class: [{ system: "http://hl7.org/fhir/resource-types", code: "Condition" }] },
       }),
     );
+    // Directory data (no patient): an Organization stored by the hospital, read and listed by the lab.
+    const organization = (await run("directory create", 201, () => request("POST", "/fhir/Organization", hospital, { resourceType: "Organization", name: "Northside Referral Clinic" }))).body;
+    await run("directory read", 200, () => request("GET", `/fhir/Organization/${organization.id}`, lab));
+    await run("directory search", 200, () => request("GET", "/fhir/Organization", lab));
     const revocation = await client.signRevoke(alice, consentId);
     await run("revoke", 200, () => request("POST", `/consents/${consentId}/revoke`, aliceAuth, { ...revocation, wait: true }));
   });
@@ -184,6 +188,17 @@ describe("IHE BALP conformance of GET /fhir/AuditEvent", () => {
       const [patient] = entity(a, "http://terminology.hl7.org/CodeSystem/audit-entity-type", "1");
       expect(isPatientReference(patient.what)).toBe(true);
       expect(patient.what.identifier).toEqual({ system: "urn:ietf:rfc:3986", value: did(alice.address) });
+    });
+
+    it.each([
+      ["directory create", "IHE.BasicAudit.Create"],
+      ["directory read", "IHE.BasicAudit.Read"],
+      ["directory search", "IHE.BasicAudit.Query"],
+    ])("%s (data of no patient) claims %s, with no patient entity", (name, profile) => {
+      const a = of(all, name);
+      expect(profileOf(a)).toEqual([profile]);
+      expect(balpViolations(a)).toEqual([]);
+      expect(entity(a, "http://terminology.hl7.org/CodeSystem/audit-entity-type", "1")).toEqual([]);
     });
 
     it("names the version a write created: creates are version 1, updates version-specific", () => {
