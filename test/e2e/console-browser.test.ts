@@ -7,14 +7,15 @@ import { PROJECT_ROOT } from "../../service/paths";
 import { identifiersHash } from "../../service/patients/identifiers";
 import { runTs, type RunningProcess } from "../support/process";
 import { labObservation } from "../support/synthea";
+import { READY_TIMEOUT_MS } from "../support/ready";
 
 /** Debian's Chromium (`.ci/run` installs it when missing); CHROMIUM_PATH points elsewhere. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** Screenshots of each view, for people reviewing a run (gitignored). */
 const SCREENSHOTS = join(PROJECT_ROOT, "test-results", "console");
 /** Anchoring, indexing and a busy machine: waits are generous, and everything is polled rather than timed. */
-const SLOW_MS = 150_000;
-const STEP_TIMEOUT_MS = 300_000;
+const SLOW_MS = READY_TIMEOUT_MS;
+const STEP_TIMEOUT_MS = READY_TIMEOUT_MS + 60_000;
 
 const alice = new Wallet(demoAccount("patient", 0).privateKey);
 const hospital = new Wallet(demoAccount("institution", 0).privateKey);

@@ -11,6 +11,7 @@ import { inProcessChain } from "../support/chain";
 import { deployWithDemoRoles } from "../support/consent-fixture";
 import { testDatabase, type TestDatabase } from "../support/database";
 import { testServiceEnv, writeTempDeployment } from "../support/service";
+import { READY_TIMEOUT_MS, SETTLE_TIMEOUT_MS } from "../support/ready";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SCREENSHOTS = join(PROJECT_ROOT, "test-results", "portal");
@@ -53,7 +54,7 @@ describe("developer portal in Chromium", () => {
       if (message.type() === "error") problems.push(message.text());
     });
     page.on("pageerror", (error) => problems.push(error.message));
-  }, 120_000);
+  }, READY_TIMEOUT_MS);
 
   afterAll(async () => {
     await browser?.close().catch(() => undefined);
@@ -72,17 +73,17 @@ describe("developer portal in Chromium", () => {
     }
     await block.locator("button.execute").click();
     const status = block.locator(".live-responses-table .response .response-col_status").first();
-    await status.waitFor({ timeout: 30_000 });
+    await status.waitFor({ timeout: SETTLE_TIMEOUT_MS });
     return (await status.innerText()).trim();
   }
 
   it("signs in with a demo account and fills Authorize: Try it out reaches the handlers", async () => {
     await page.goto(`${base}/docs`);
     const bar = page.locator("#consentry-sign-in");
-    await bar.waitFor({ timeout: 30_000 });
+    await bar.waitFor({ timeout: SETTLE_TIMEOUT_MS });
     await bar.locator("select").selectOption({ label: "Northside Lab (institution)" });
     await bar.getByRole("button", { name: "Sign in as demo account" }).click();
-    await page.getByRole("status").filter({ hasText: "Signed in as Northside Lab (institution)" }).waitFor({ timeout: 30_000 });
+    await page.getByRole("status").filter({ hasText: "Signed in as Northside Lab (institution)" }).waitFor({ timeout: SETTLE_TIMEOUT_MS });
     await page.screenshot({ path: join(SCREENSHOTS, "signed-in.png") });
 
     expect(await tryIt("InstitutionsController_list")).toBe("200");
@@ -113,9 +114,9 @@ describe("developer portal in Chromium", () => {
     }, wallet.address);
     await walletPage.goto(`${base}/docs`);
     const bar = walletPage.locator("#consentry-sign-in");
-    await bar.waitFor({ timeout: 30_000 });
+    await bar.waitFor({ timeout: SETTLE_TIMEOUT_MS });
     await bar.getByRole("button", { name: "Sign in with a browser wallet" }).click();
-    await walletPage.getByRole("status").filter({ hasText: `Signed in as ${wallet.address} (regulator)` }).waitFor({ timeout: 30_000 });
+    await walletPage.getByRole("status").filter({ hasText: `Signed in as ${wallet.address} (regulator)` }).waitFor({ timeout: SETTLE_TIMEOUT_MS });
     await walletPage.close();
   });
 });

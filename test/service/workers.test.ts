@@ -42,7 +42,7 @@ import { testServiceEnv, writeTempDeployment } from "../support/service";
       ...database.settings,
     });
     const listening = /"message":"Listening","url":"([^"]+)","worker":\d+/g;
-    await service.waitFor(/"message":"Listening"[^\n]*\n[^]*"message":"Listening"/, 120_000);
+    await service.waitFor(/"message":"Listening"[^\n]*\n[^]*"message":"Listening"/);
     const urls = [...service.stdout().matchAll(listening)].map((m) => m[1]);
     expect(urls).toHaveLength(2);
     expect(urls[1]).toBe(urls[0]); // one port for both

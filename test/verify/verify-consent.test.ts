@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { ZeroAddress } from "ethers";
 import { bits, CAT, PURPOSE, startTrailWorld, writeTrail, type DraftEvent, type FixtureConsent, type TrailWorld } from "../support/trail-fixture";
 import { readLines, runVerifyCli, tempDir, verifyInProcess } from "./helpers";
+import { READY_TIMEOUT_MS } from "../support/ready";
 
 /**
  * Permits checked against the chain: each scenario anchors a short trail in which chosen events claim a
@@ -19,7 +20,7 @@ describe("verify: every permit against the consent active at that moment", () =>
     dir = tempDir();
     world = await startTrailWorld(dir, 4);
     [hospital, lab] = world.institutions;
-  }, 120_000);
+  }, READY_TIMEOUT_MS);
 
   afterAll(async () => {
     await world?.close();

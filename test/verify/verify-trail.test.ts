@@ -4,6 +4,7 @@ import { keccakReady } from "../../service/audit/keccak";
 import { CLOCK_SKEW_MS } from "../../scripts/verify/time-range";
 import { bits, buildStandardTree, CAT, PURPOSE, startTrailWorld, writeTrail, type TrailSummary, type TrailWorld, type WrittenBatch } from "../support/trail-fixture";
 import { indexOfSeq, readLines, runVerifyCli, tempDir, verifyInProcess, withRecomputedLeaf, writeLines, type Line } from "./helpers";
+import { READY_TIMEOUT_MS } from "../support/ready";
 
 const STRANGER = "0x000000000000000000000000000000000000dEaD";
 
@@ -30,7 +31,7 @@ describe("verify: integrity of an exported trail", () => {
     [b1, b2] = valid.batches.slice(1).filter((b) => b.lastSeq - b.firstSeq >= 30);
     if (!b2) throw new Error("the fixture's seed no longer yields two batches of 31+ events");
     mid = b1.firstSeq + 15;
-  }, 120_000);
+  }, READY_TIMEOUT_MS);
 
   afterAll(async () => {
     await world?.close();
