@@ -5,6 +5,7 @@ import { createRpcProvider } from "../../service/chain/rpc-provider";
 import { deployWithDemoRoles } from "../support/consent-fixture";
 import { testDatabase, type TestDatabase } from "../support/database";
 import { runTs, type RunningProcess } from "../support/process";
+import { READY_TIMEOUT_MS } from "../support/ready";
 import { testServiceEnv, writeTempDeployment } from "../support/service";
 
 const TOKEN = "cluster-metrics-token-0123456789-abcdef";
@@ -78,5 +79,5 @@ const TOKEN = "cluster-metrics-token-0123456789-abcdef";
 
     service.child.kill("SIGTERM");
     await service.exited;
-  }, 300_000);
+  }, 2 * READY_TIMEOUT_MS + 60_000);
 });

@@ -3,6 +3,7 @@ import { walletOf } from "../support/actors";
 import { inProcessChain, type InProcessChain } from "../support/chain";
 import { consentClient, deployWithDemoRoles } from "../support/consent-fixture";
 import { startTestService, type TestService } from "../support/service";
+import { SETTLE_TIMEOUT_MS } from "../support/ready";
 import { waitUntil } from "../support/trail-assertions";
 
 const TOKEN = "metrics-token-0123456789-abcdefghijkl";
@@ -84,14 +85,19 @@ describe("metrics and request logs", () => {
     const route = { method: "POST", route: "/consent-decisions", status: "200" };
     const count = (text: string, name: string, labels: Record<string, string> = {}) => sample(text, name, labels) ?? 0;
     for (let i = 0; i < N; i++) expect((await decide()).status).toBe(200);
-    // Anchored and verified: nothing awaits anchoring any more.
+    // Anchored and verified: nothing awaits anchoring any more (read from the scrape that shows it, with the
+    // projection fresh at that moment).
+    let after = "";
     expect(
       await waitUntil(async () => {
-        const text = await scrape();
-        return sample(text, "consentry_access_events_awaiting_anchoring") === 0 && count(text, "consentry_trail_checked_through_seq") >= N;
-      }, 20_000),
+        after = await scrape();
+        return (
+          sample(after, "consentry_access_events_awaiting_anchoring") === 0 &&
+          count(after, "consentry_trail_checked_through_seq") >= N &&
+          sample(after, "consentry_indexer_fresh") === 1
+        );
+      }, SETTLE_TIMEOUT_MS),
     ).toBe(true);
-    const after = await scrape();
 
     expect(count(after, "consentry_http_request_duration_seconds_count", route) - count(before, "consentry_http_request_duration_seconds_count", route)).toBe(N);
     expect(count(after, "consentry_http_request_duration_seconds_bucket", { ...route, le: "+Inf" })).toBe(count(after, "consentry_http_request_duration_seconds_count", route));
@@ -117,7 +123,7 @@ describe("metrics and request logs", () => {
     // The process's own: CPU, memory, event loop.
     expect(after).toMatch(/^process_cpu_user_seconds_total \d/m);
     expect(after).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
-  }, 60_000);
+  }, SETTLE_TIMEOUT_MS + 60_000);
 
   it("labels requests by route template and fixed vocabularies only: no ids, accounts or query values", async () => {
     const page = await service.request({ method: "GET", url: `/audit/events?patient=${alice.address}&limit=5`, headers: regulator });
