@@ -37,49 +37,52 @@ const STOP_LINES = [
 ];
 
 describe("graceful stop through npm", () => {
-  let database: TestDatabase;
 
-  beforeAll(async () => {
-    database = await testDatabase({ persistent: true });
-  });
+  // SIGTERM to npm, as a process manager sends it; SIGINT to the whole process group, as Ctrl-C in a terminal
+  // does (npm and node both receive it, and npm forwards it once more: the second is ignored).
+  const startCases: Array<{ signal: NodeJS.Signals; group: boolean; to: string }> = [
+    { signal: "SIGTERM", group: false, to: "npm" },
+    { signal: "SIGINT", group: true, to: "npm's process group (Ctrl-C)" },
+  ];
+  for (const { signal, group, to } of startCases) {
+    (process.env.GRACEFUL_ONLY === "prod" ? it.skip : it)(
+      `npm start: ${signal} to ${to} finishes requests in flight, commits every answered access, stops the chain, exits 0, leaves no process`,
+      async () => {
+        const started = Date.now();
+        // A database of its own, read after the stack has stopped (PGlite on disk without TEST_DATABASE_URL).
+        const database = await testDatabase({ persistent: true });
+        const npm = runCommand(
+          "npm",
+          ["start"],
+          { ...database.settings, PORT: "0", CHAIN_PORT: "0", SEED_DEMO: "0", LOG_LEVEL: "log", RATE_LIMIT_PER_MINUTE: "0" },
+          { detached: group },
+        );
+        try {
+          const [, api] = await npm.waitFor(/API\s+(http:\S+)/);
+          const [, chainUrl] = await npm.waitFor(/Chain\s+(http:\S+)/);
+          const ready = Date.now();
+          // npm → node scripts/dev.ts (the npm script execs node: no shell in between to swallow the signal).
+          const tree = descendants(npm.child.pid!);
+          expect(tree.map(commandLine).some((c) => c.includes("scripts/dev.ts"))).toBe(true);
+          expect(tree.map(commandLine).some((c) => /^(\/bin\/)?sh /.test(c))).toBe(false);
 
-  afterAll(async () => {
-    await database?.drop();
-  });
-
-  (process.env.GRACEFUL_ONLY === "prod" ? it.skip : it)(
-    "npm start: SIGTERM to npm finishes requests in flight, commits every answered access, stops the chain, exits 0, leaves no process",
-    async () => {
-      const started = Date.now();
-      const npm = runCommand("npm", ["start"], {
-        ...database.settings,
-        PORT: "0",
-        CHAIN_PORT: "0",
-        SEED_DEMO: "0",
-        LOG_LEVEL: "log",
-        RATE_LIMIT_PER_MINUTE: "0",
-      });
-      try {
-        const [, api] = await npm.waitFor(/API\s+(http:\S+)/);
-        const [, chainUrl] = await npm.waitFor(/Chain\s+(http:\S+)/);
-        const ready = Date.now();
-        // npm → node scripts/dev.ts (the npm script execs node: no shell in between to swallow the signal).
-        const tree = descendants(npm.child.pid!);
-        expect(tree.map(commandLine).some((c) => c.includes("scripts/dev.ts"))).toBe(true);
-        expect(tree.map(commandLine).some((c) => /^(\/bin\/)?sh /.test(c))).toBe(false);
-
-        const outcome = await stopUnderLoad(npm, api, "SIGTERM");
-        expect(npm.stdout()).toMatch(/Local chain stopped/);
-        await expect(fetch(chainUrl, { method: "POST", body: "{}" })).rejects.toThrow();
-        await expectAllGone([npm.child.pid!, ...tree]);
-        expect(await committedBy(database, lab.address)).toBe(outcome.answered);
-        console.log(`npm start: ready in ${ready - started} ms, stopped in ${outcome.stopMs} ms (${outcome.answered} accesses answered, ${outcome.inFlight} in flight at the signal)`);
-      } finally {
-        killTree(npm);
-      }
-    },
-    READY_TIMEOUT_MS + 120_000,
-  );
+          const outcome = await stopUnderLoad(npm, api, signal, group);
+          expect(npm.stdout()).toMatch(/Local chain stopped/);
+          // One stop, however many signals arrived.
+          expect(npm.stdout().match(/"message":"Stopping"/g)).toHaveLength(1);
+          await expect(fetch(chainUrl, { method: "POST", body: "{}" })).rejects.toThrow();
+          await expectAllGone([npm.child.pid!, ...tree]);
+          expect(await committedBy(database, lab.address)).toBe(outcome.answered);
+          console.log(`npm start (${signal} to ${to}): ready in ${ready - started} ms, stopped in ${outcome.stopMs} ms (${outcome.answered} accesses answered, ${outcome.inFlight} in flight at the signal)`);
+        } finally {
+          killTree(npm);
+          await npm.exited;
+          await database.drop();
+        }
+      },
+      READY_TIMEOUT_MS + 120_000,
+    );
+  }
 
   (process.env.TEST_DATABASE_URL ? describe : describe.skip)("npm run start:prod with two workers (PostgreSQL)", () => {
     let chain: RunningProcess;
@@ -153,7 +156,7 @@ describe("graceful stop through npm", () => {
  * new connections while the held requests are still open, each held request is then answered 200, npm exits 0
  * within the deadline, and the stop is logged step by step without personal data.
  */
-async function stopUnderLoad(npm: RunningProcess, api: string, signal: NodeJS.Signals) {
+async function stopUnderLoad(npm: RunningProcess, api: string, signal: NodeJS.Signals, group = false) {
   const auth = await signIn(api, lab);
   const decide = () =>
     fetch(`${api}/consent-decisions`, { method: "POST", headers: { "content-type": "application/json", authorization: auth }, body: JSON.stringify(DECISION) }).then(
@@ -168,7 +171,7 @@ async function stopUnderLoad(npm: RunningProcess, api: string, signal: NodeJS.Si
 
   const burst = Array.from({ length: BURST }, decide);
   const signalledAt = Date.now();
-  process.kill(npm.child.pid!, signal);
+  process.kill(group ? -npm.child.pid! : npm.child.pid!, signal);
   await npm.waitFor(STOP_LINES[0], 30_000);
   // Stops accepting: a new connection is refused while the held requests are still open.
   await pollUntil("new connections to be refused", async () => (await tcpConnects(api)) === false, { timeoutMs: 20_000, stepMs: 50 });

@@ -17,12 +17,16 @@ export function runTs(script: string, env: Record<string, string | undefined> = 
   return runCommand(process.execPath, ["-r", "ts-node/register/transpile-only", script], env);
 }
 
-/** Runs `command` in the repository, with this environment plus `env` (jest's NODE_OPTIONS cleared). */
-export function runCommand(command: string, args: string[], env: Record<string, string | undefined> = {}): RunningProcess {
+/**
+ * Runs `command` in the repository, with this environment plus `env` (jest's NODE_OPTIONS cleared).
+ * `detached`: in a process group of its own, as a terminal runs a command (a signal to -pid reaches the whole group, like Ctrl-C).
+ */
+export function runCommand(command: string, args: string[], env: Record<string, string | undefined> = {}, options: { detached?: boolean } = {}): RunningProcess {
   const child = spawn(command, args, {
     cwd: PROJECT_ROOT,
     env: { ...process.env, NODE_OPTIONS: "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    detached: options.detached ?? false,
   });
   let out = "";
   let err = "";
