@@ -23,6 +23,7 @@ import { LockService, LockTimeoutError } from "../../service/database/advisory-l
 import { dataSourceOptions } from "../../service/database/data-source";
 import { inProcessChain, type InProcessChain } from "../support/chain";
 import { testDatabase, type TestDatabase } from "../support/database";
+import { SETTLE_TIMEOUT_MS } from "../support/ready";
 
 /** The manager's timings scaled down so each scenario takes milliseconds. */
 const FAST: Partial<TransactionTiming> = {
@@ -45,13 +46,26 @@ class MemoryLogger implements LoggerService {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = SETTLE_TIMEOUT_MS): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value) return value;
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await sleep(20);
+  }
+}
+
+/**
+ * Waits until the spied method has been called `times` times: passes of the manager's loop, counted rather
+ * than slept through, so "nothing happened" means it had the chance to happen, however slow the machine.
+ * Two calls: the pass that made the first has then finished.
+ */
+async function afterCalls(spy: jest.SpyInstance, times = 2): Promise<void> {
+  try {
+    await eventually(async () => spy.mock.calls.length >= times);
+  } finally {
+    spy.mockRestore();
   }
 }
 
@@ -138,7 +152,8 @@ describe("chain transactions", () => {
     await expect(tx.wait({ confirmed: true, timeoutMs: 150 })).rejects.toBeInstanceOf(TransactionTimeoutError);
 
     await chain.mine(1);
-    await sleep(150);
+    // The monitor reads the head once per pass while a row is mined but unconfirmed.
+    await afterCalls(jest.spyOn(chain.provider, "getBlockNumber"));
     expect((await row(tx.id)).state).toBe("mined");
     await chain.mine(1);
     expect(await tx.wait({ confirmed: true })).toMatchObject({ hash: tx.hash, state: "confirmed" });
@@ -234,7 +249,7 @@ describe("chain transactions", () => {
     const submitted = Array.from({ length: TX_MAX_IN_FLIGHT + 2 }, (_, i) => m.submit(ping(`q${i}`)));
     const count = async (state: ChainTransactionState) => (await rows()).filter((r) => r.state === state).length;
     await eventually(async () => (await count("sent")) === TX_MAX_IN_FLIGHT);
-    await sleep(150);
+    await afterCalls(jest.spyOn(chain.provider, "getBlockNumber"));
     expect(await count("sent")).toBe(TX_MAX_IN_FLIGHT);
     expect(await count("created")).toBe(2);
 
@@ -361,7 +376,7 @@ describe("chain transactions", () => {
       const second = manager();
       second.start();
       await eventually(async () => second.isWriter);
-      await sleep(100);
+      await afterCalls(jest.spyOn(chain.provider, "getBlockNumber"));
       expect(broadcast).not.toHaveBeenCalled();
       await chain.mine();
       const resumed = (await second.findByRef("test.ping", "restart"))!;
@@ -395,7 +410,8 @@ describe("chain transactions", () => {
     const m = manager();
     const before = await nonceOf(relayer.address, "pending");
     const submitted = m.submit(ping());
-    await sleep(200);
+    // Two attempts at the lock, both refused.
+    await afterCalls(jest.spyOn(locks, "tryAcquire"));
     expect(m.isWriter).toBe(false);
     expect((await rows()).map((r) => r.state)).toEqual(["created"]);
     expect(await nonceOf(relayer.address, "pending")).toBe(before);
