@@ -2,13 +2,14 @@ import { Wallet } from "ethers";
 import { createRpcProvider } from "../../service/chain/rpc-provider";
 import { demoAccount } from "../../scripts/lib/demo-accounts";
 import type { Deployment } from "../../service/chain/deployment";
+import { ConsentIndexer } from "../../service/projection/consent-indexer";
 import { walletOf } from "../support/actors";
 import { consentClient, deployWithDemoRoles } from "../support/consent-fixture";
 import { runTs, type RunningProcess } from "../support/process";
 import { startTestService, type TestService } from "../support/service";
 import { TcpProxy } from "../support/tcp-proxy";
 import { anchoredRanges, waitUntil } from "../support/trail-assertions";
-import { SETTLE_TIMEOUT_MS } from "../support/ready";
+import { pollUntil, SETTLE_TIMEOUT_MS } from "../support/ready";
 
 /** The chain runs in its own process and the service reaches it through a relay we can cut. */
 describe("when the chain cannot be reached", () => {
@@ -87,8 +88,13 @@ describe("when the chain cannot be reached", () => {
     }
     expect(first503At).toBeDefined();
     expect(first503At! - cutAt).toBeLessThan(2_000);
-    // Still refusing a while later: nothing stale slips through.
-    await new Promise((r) => setTimeout(r, 300));
+    // Still refusing after the indexer has tried again, twice: nothing stale slips through.
+    const polls = jest.spyOn(service.app.get(ConsentIndexer), "poll");
+    try {
+      await pollUntil("two more indexer polls", () => polls.mock.calls.length >= 2, { stepMs: 20 });
+    } finally {
+      polls.mockRestore();
+    }
     expect((await ask()).status).toBe(503);
 
     const health = await service.request({ method: "GET", url: "/health" });
