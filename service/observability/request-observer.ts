@@ -10,9 +10,11 @@ export const REQUEST_ID_HEADER = "x-request-id";
 /**
  * A request id taken from `x-request-id` must look like one: 8 to 128 characters of letters, digits and
  * `. _ : -` (UUIDs, a proxy's hex ids, trace ids). Anything else — too short or long, spaces, quotes, other
- * characters — is replaced by a generated UUID, so a header cannot smuggle arbitrary text into the logs.
+ * characters — is replaced by a generated UUID, so a header cannot smuggle arbitrary text into the logs; so
+ * is an id holding an account (`0x` and hex, a did:pkh), the personal datum most at hand here.
  */
 const WELL_FORMED_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+const HOLDS_ACCOUNT = /0x[0-9a-fA-F]{6,}/;
 
 /** Route label of a request no route matched (its path is the caller's, never a label). */
 const UNMATCHED = "unmatched";
@@ -22,7 +24,7 @@ const UNROUTED = "unrouted";
 /** Fastify's `genReqId`: the caller's `x-request-id` when well-formed, else a new UUID. */
 export function requestIdOf(req: IncomingMessage): string {
   const given = req.headers[REQUEST_ID_HEADER];
-  return typeof given === "string" && WELL_FORMED_ID.test(given) ? given : randomUUID();
+  return typeof given === "string" && WELL_FORMED_ID.test(given) && !HOLDS_ACCOUNT.test(given) ? given : randomUUID();
 }
 
 export interface RequestObserverOptions {

@@ -180,7 +180,8 @@ describe("metrics and request logs", () => {
     });
     expect(new Date(line!.time).toISOString()).toBe(line!.time);
 
-    for (const bad of ["short", "has spaces in it", `"><script>alert(1)</script>`, "x".repeat(129), `patient ${alice.address}`]) {
+    const did = `did:pkh:eip155:31337:${alice.address}`;
+    for (const bad of ["short", "has spaces in it", `"><script>alert(1)</script>`, "x".repeat(129), `patient ${alice.address}`, alice.address, did]) {
       const answered = await decide({ "x-request-id": bad });
       const id = answered.headers["x-request-id"] as string;
       expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
