@@ -9,18 +9,8 @@ import { renderPatient } from "./views/patient";
 import { renderRegulator } from "./views/regulator";
 import { renderSignIn } from "./views/signin";
 import { renderHome } from "./views/home";
+import type { ViewEnv, ViewName } from "./view-env";
 
-export type ViewName = "home" | "patient" | "institution" | "regulator";
-
-/** What every view gets: the service's context, a chain reader, and a way to leave (stop polling). */
-export interface ViewEnv {
-  ctx: Context;
-  chain: ChainReader;
-  main: HTMLElement;
-  /** Registers a cleanup to run when the view is left. */
-  onLeave(cleanup: () => void): void;
-  navigate(view: ViewName): void;
-}
 
 const ROLE_OF_VIEW: Record<Exclude<ViewName, "home">, string> = { patient: "patient", institution: "institution", regulator: "regulator" };
 

@@ -1,5 +1,5 @@
 import { h, replace } from "../dom";
-import type { ViewEnv } from "../main";
+import type { ViewEnv } from "../view-env";
 import { session } from "../session";
 
 export function renderHome(env: ViewEnv): void {

@@ -2,7 +2,7 @@ import { isAddress } from "ethers";
 import { api, guarded, say } from "../api";
 import { directory } from "../directory";
 import { field, h, replace } from "../dom";
-import type { ViewEnv } from "../main";
+import type { ViewEnv } from "../view-env";
 import { session } from "../session";
 import { consentTable, type ConsentView } from "./consents";
 import { timeline } from "./timeline";

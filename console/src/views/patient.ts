@@ -4,7 +4,7 @@ import { ChainUnreachable } from "../chain";
 import { maskOf, type Context } from "../context";
 import { directory, type Directory } from "../directory";
 import { actionButton, field, formatTime, h, replace, shortHex } from "../dom";
-import type { ViewEnv } from "../main";
+import type { ViewEnv } from "../view-env";
 import { requireSigner, session } from "../session";
 import { consentTable, type ConsentView } from "./consents";
 import { timeline } from "./timeline";

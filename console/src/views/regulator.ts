@@ -4,7 +4,7 @@ import { ChainUnreachable } from "../chain";
 import { ACTION_LABELS, DECISION_LABELS, type Context } from "../context";
 import { directory, type Directory } from "../directory";
 import { actionButton, badge, field, formatTime, h, replace, shortHex } from "../dom";
-import type { ViewEnv } from "../main";
+import type { ViewEnv } from "../view-env";
 import { session } from "../session";
 import type { BatchView, EventView } from "../trail";
 import { rootOnChain, verifyBatch, verifyEvent } from "../verify";

@@ -1,7 +1,7 @@
 import { Wallet } from "ethers";
 import { guarded, say } from "../api";
 import { actionButton, field, h, replace, shortHex } from "../dom";
-import type { ViewEnv } from "../main";
+import type { ViewEnv } from "../view-env";
 import { hasWallet, keySigner, rememberBrowserKey, rememberedBrowserKey, signIn, walletSigner, type Signer } from "../session";
 
 const KEY = /^(0x)?[0-9a-fA-F]{64}$/;

@@ -2,7 +2,7 @@ import { api, ApiError, showError } from "../api";
 import { ACTION_LABELS, categoryLabel, DECISION_LABELS, purposeLabel } from "../context";
 import { directory, type Directory } from "../directory";
 import { badge, formatTime, h, replace } from "../dom";
-import type { ViewEnv } from "../main";
+import type { ViewEnv } from "../view-env";
 import type { EventView } from "../trail";
 import { verifyEvent, type Verification } from "../verify";
 
