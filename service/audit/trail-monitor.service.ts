@@ -153,6 +153,9 @@ export class TrailMonitor implements OnApplicationBootstrap, OnModuleDestroy {
     this.lease = await this.locks.tryAcquire(`trail-monitor:${this.deployment.contracts.AccessLedger.address.toLowerCase()}`);
     if (this.lease) {
       this.tail = null; // checking starts afresh: the others' progress is not ours
+      // A failure the previous holder found stays reported: this instance's first sweep has not reached it yet,
+      // and a failure is kept until a restart finds the trail intact.
+      this.failure = lowest(this.failure, this.published?.failure ?? null);
       this.logger.log({ message: "Trail monitor lease acquired" });
     }
     return this.lease !== null;

@@ -6,6 +6,7 @@ import { demoAccount } from "../../scripts/lib/demo-accounts";
 import { leafHash } from "../../service/audit/access-event";
 import { AccessLogService } from "../../service/audit/access-log.service";
 import { AnchorBatchRepository } from "../../service/audit/anchor-batch.repository";
+import { TrailMonitor } from "../../service/audit/trail-monitor.service";
 import { AnchorService } from "../../service/audit/anchor.service";
 import type { AccessEventEntity } from "../../service/audit/audit.entities";
 import { createRpcProvider } from "../../service/chain/rpc-provider";
@@ -165,6 +166,40 @@ describe("a tampered trail", () => {
       }, ALARM_DEADLINE_MS, 50);
       expect(reported).toBe(true);
       expect((await health(second)).trail.failure).toMatchObject({ seq: 5, reason: "leaf-mismatch" });
+    } finally {
+      await second.close();
+    }
+  });
+
+  (process.env.TEST_DATABASE_URL ? it : it.skip)("keeps reporting a failure the previous monitor found when another instance takes the monitor over", async () => {
+    const s = (current = await scene());
+    // Deep enough that the new holder's first sweep step (TRAIL_SWEEP_EVENTS, at least 100) does not reach the edit:
+    // what it reports just after taking over is what it carried over, not what it found again.
+    const log = s.service.app.get(AccessLogService);
+    for (let i = 0; i < 120; i++) {
+      await log.record({ actor: walletOf("institution", 0).address, action: AccessAction.ConsentDecision, decision: AccessDecision.Rejected, request: { method: "POST", path: `/u/${i}` } });
+    }
+    const batches = s.service.app.get(AnchorBatchRepository);
+    expect(await waitUntil(async () => {
+      const backlog = await batches.backlog();
+      return backlog.unconfirmedBatches === 0 && backlog.unbatchedEvents === 0;
+    }, 60_000)).toBe(true);
+    const edited = EVENTS + 115;
+    // The second instance checks only when told to.
+    const second = await startTestService({
+      deployment: s.deployment,
+      database: s.service.database,
+      env: { CHAIN_RPC_URL: chainUrl, TRAIL_CHECK_MS: "600000", TRAIL_SWEEP_EVENTS: "100" },
+    });
+    try {
+      const monitor = second.app.get(TrailMonitor);
+      await s.bypass(`UPDATE access_events SET decision = 1 WHERE seq = ${edited}`);
+      expect((await s.alarm()).failure).toMatchObject({ seq: edited, reason: "leaf-mismatch" });
+      await monitor.check(); // a follower: takes over the first instance's report
+      expect(monitor.report()).toMatchObject({ checkedBy: "another-instance", ok: false, failure: { seq: edited } });
+      await s.service.app.get(TrailMonitor).onModuleDestroy(); // the first instance's monitor stops and lets its lease go
+      await monitor.check(); // takes the lease; its own sweep has not reached the edit yet
+      expect(monitor.report()).toMatchObject({ checkedBy: "this-instance", ok: false, failure: { seq: edited, reason: "leaf-mismatch" } });
     } finally {
       await second.close();
     }
