@@ -10,7 +10,7 @@
 import "reflect-metadata";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { tmpdir } from "node:os";
 import { createServer, type AddressInfo } from "node:net";
@@ -499,7 +499,6 @@ async function devStackStartup(): Promise<{ readyMs: number; rssMB: number } | {
 
 /** Resident memory of a process and all its descendants, in KB (from /proc). */
 function treeRssKB(root: number): number {
-  const { readdirSync } = require("node:fs") as typeof import("node:fs");
   const parents = new Map<number, number>();
   const rss = new Map<number, number>();
   for (const entry of readdirSync("/proc")) {
