@@ -39,6 +39,7 @@ async function render(focus = true): Promise<void> {
   if (!env) return;
   const viewEnv: ViewEnv = { ...env, main, onLeave: (cleanup) => cleanups.push(cleanup) };
   document.title = view === "home" ? "Consentry console" : `${view[0].toUpperCase()}${view.slice(1)} · Consentry console`;
+  if (focus) cleanups.push(focusHeadingWhenShown(main));
   try {
     if (view === "home") renderHome(viewEnv);
     else if (!session()) renderSignIn(viewEnv, ROLE_OF_VIEW[view]);
@@ -48,12 +49,32 @@ async function render(focus = true): Promise<void> {
   } catch (error) {
     showError(error, "Could not show this view");
   }
-  // Move focus to the new view's heading, so keyboard and screen-reader users land on it.
-  const heading = main.querySelector<HTMLElement>("h1");
-  if (heading && focus) {
+}
+
+/**
+ * Moves focus to the new view's heading as soon as the view puts it in place, so keyboard and
+ * screen-reader users land on it. Views place their heading before loading their data; waiting for
+ * the data would move focus seconds later, away from wherever the user has gone meanwhile.
+ */
+function focusHeadingWhenShown(main: HTMLElement): () => void {
+  // The view being left stays on screen until the new one replaces it; its heading is not the one to focus.
+  const previous = main.querySelector("h1");
+  const tryFocus = (): boolean => {
+    const heading = main.querySelector<HTMLElement>("h1");
+    if (!heading || heading === previous) return false;
+    const active = document.activeElement;
+    // The user already went somewhere in the new view: leave focus where it is.
+    if (active && active !== document.body && active.isConnected) return true;
     heading.tabIndex = -1;
     heading.focus({ preventScroll: false });
-  }
+    return true;
+  };
+  if (tryFocus()) return () => undefined;
+  const observer = new MutationObserver(() => {
+    if (tryFocus()) observer.disconnect();
+  });
+  observer.observe(main, { childList: true, subtree: true });
+  return () => observer.disconnect();
 }
 
 async function renderAccount(ctx: Context): Promise<void> {

@@ -136,7 +136,9 @@ describe("web console in Chromium", () => {
       await page.getByRole("button", { name: /^Sign in as patient Alice/ }).focus();
       await page.keyboard.press("Enter");
       await see(page, page.getByRole("heading", { level: 1, name: "Your consents and the accesses to your data" }));
-      expect(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { tagName: string } | null } }).document.activeElement?.tagName)).toBe("H1");
+      // Focus moves when the heading is placed, not after the view's data has loaded.
+      await page.waitForFunction(() => (globalThis as unknown as { document: { activeElement: { tagName: string } | null } }).document.activeElement?.tagName === "H1", undefined, { timeout: SLOW_MS });
+      expect(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } | null } }).document.activeElement?.textContent)).toBe("Your consents and the accesses to your data");
       await see(page, page.locator("#account").getByText("patient Alice"));
       await see(page, page.locator(`[data-custodian="${hospital.address}"]`).getByText("St Mary's Hospital"));
     },
