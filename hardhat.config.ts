@@ -1,6 +1,7 @@
 import { subtask } from "hardhat/config";
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
 import type { HardhatUserConfig } from "hardhat/types";
+import { PROJECT_ROOT } from "./service/paths";
 
 // The compiler comes from the `solc` npm package, so compiling never needs binaries.soliditylang.org.
 const SOLC_VERSION: string = require("solc/package.json").version;
@@ -29,7 +30,8 @@ const config: HardhatUserConfig = {
     localhost: { url: process.env.CHAIN_RPC_URL ?? "http://127.0.0.1:8545" },
     external: { url: process.env.CHAIN_RPC_URL ?? "http://127.0.0.1:8545" },
   },
-  paths: { sources: "./contracts", tests: "./test", cache: "./cache", artifacts: "./artifacts" },
+  // Rooted explicitly: `npm start` loads this file compiled, from dist/ (scripts/transpile.ts).
+  paths: { root: PROJECT_ROOT, sources: "./contracts", tests: "./test", cache: "./cache", artifacts: "./artifacts" },
 };
 
 export default config;

@@ -61,9 +61,9 @@ describe("graceful stop through npm", () => {
           const [, api] = await npm.waitFor(/API\s+(http:\S+)/);
           const [, chainUrl] = await npm.waitFor(/Chain\s+(http:\S+)/);
           const ready = Date.now();
-          // npm → node scripts/dev.ts (the npm script execs node: no shell in between to swallow the signal).
+          // npm → node dist/scripts/dev.js (the npm script execs node: no shell in between to swallow the signal).
           const tree = descendants(npm.child.pid!);
-          expect(tree.map(commandLine).some((c) => c.includes("scripts/dev.ts"))).toBe(true);
+          expect(tree.map(commandLine).some((c) => c.includes("dist/scripts/dev.js"))).toBe(true);
           expect(tree.map(commandLine).some((c) => /^(\/bin\/)?sh /.test(c))).toBe(false);
 
           const outcome = await stopUnderLoad(npm, api, signal, group);
