@@ -25,6 +25,7 @@ import { PROJECT_ROOT } from "../service/paths";
 import { deployContracts } from "./lib/deploy-contracts";
 import { demoAccount } from "./lib/demo-accounts";
 import { benchVerifier } from "./bench-verifier";
+import { transpileProject } from "./transpile";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -48,6 +49,9 @@ async function main(): Promise<void> {
     machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
     settings: { durationS: DURATION_S, connections: CONNECTIONS },
   };
+  // The service runs compiled, as start:prod runs it (dist/ is brought up to date file by file).
+  const transpiled = transpileProject();
+  if (transpiled.transpiled > 0) console.log(`dist: ${transpiled.transpiled} of ${transpiled.files} files transpiled in ${transpiled.ms} ms`);
   // The chain in a process of its own, as in any deployment: its mining does not share the service's event loop.
   const chain = await startChainProcess();
   const provider = new JsonRpcProvider(chain.url, undefined, { cacheTimeout: -1, pollingInterval: 50 });
@@ -193,12 +197,23 @@ interface ServiceProcess {
  * so the load generator and the benchmark's own work do not share its event loop. BENCH_PROFILE_DIR makes
  * every service process write a CPU profile there (node --cpu-prof) when it stops.
  */
+/**
+ * The node flags `npm run start:prod` passes, read from its script so the two cannot drift apart; the bench
+ * spawns node itself, which `--cpu-prof` needs (NODE_OPTIONS refuses it).
+ */
+function prodNodeFlags(): string[] {
+  const script: string = JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8")).scripts["start:prod"];
+  const match = /\bexec node((?: --\S+)*) dist\/service\/main\.js/.exec(script);
+  if (!match) throw new Error(`start:prod no longer reads "exec node [flags] dist/service/main.js": ${script}`);
+  return match[1].trim().split(" ").filter(Boolean);
+}
+
 async function startServiceProcess(env: Record<string, string>, workers: number): Promise<ServiceProcess> {
   const port = await freePort();
   // Node flags, not NODE_OPTIONS (which refuses --cpu-prof); cluster workers inherit them.
   const profile = process.env.BENCH_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
   const child = adopt(
-    spawn(process.execPath, [...profile, "-r", "ts-node/register/transpile-only", "service/main.ts"], {
+    spawn(process.execPath, [...profile, ...prodNodeFlags(), "dist/service/main.js"], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, ...env, WEB_CONCURRENCY: String(workers), PORT: String(port), HOST: "127.0.0.1", NODE_OPTIONS: "" },
       stdio: ["ignore", "ignore", "inherit"],
