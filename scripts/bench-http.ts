@@ -106,6 +106,7 @@ async function main(): Promise<void> {
     service = await startServiceProcess(env, 1);
     const read1 = await run("audited read (consented, 1 worker)", auth(ctx.lab), service.url + readPath);
     const decisions1 = await run("POST /consent-decisions (1 worker)", decisionArgs, `${service.url}/consent-decisions`);
+    await run("audited read at 1,000 req/s offered (1 worker)", [...auth(ctx.lab), "-R", "1000"], service.url + readPath);
     await service.stop();
 
     const naiveLoad = await run("naive: eth_call decide + 1 tx per access", [], `${naive.url}/read`);
@@ -582,7 +583,10 @@ function benchmarksMd(report: Record<string, any>, loads: Load[]): string {
   const read = best("audited read (consented, ");
   const decisions = best("POST /consent-decisions (");
   const workersOf = (l: Load) => /\((?:[^,]*, )?(\d+ workers?)\)/.exec(l.name)?.[1] ?? "";
-  const paced = find("audited read at 1,000");
+  // The lowest tail among the paced lines that kept up with the offered rate.
+  const paced = loads
+    .filter((l) => l.name.startsWith("audited read at 1,000") && l.reqPerSec >= 950)
+    .reduce<Load | undefined>((a, b) => (a === undefined || b.p99 < a.p99 ? b : a), undefined) ?? find("audited read at 1,000");
   const verdict = (ok: boolean) => (ok ? "met" : "**not met**");
   const gasRows = ((inner?.gasBySize ?? []) as Array<{ events: number; gas: number; gasPerAccess: number }>)
     .map((g) => `| ${g.events.toLocaleString("en")} | ${g.gas.toLocaleString("en")} | ${g.gasPerAccess.toLocaleString("en")} |`)
@@ -630,7 +634,7 @@ ${inner ? `- Group commit: ${JSON.stringify(inner.groupCommit)}
 |---|---|---|
 | audited read ≥ 3,000 req/s | ${read.reqPerSec.toLocaleString("en")} (${workersOf(read)}) | ${verdict(read.reqPerSec >= 3000)} |
 | audited read ≥ 25× naive | ${(read.reqPerSec / Math.max(1, naive)).toFixed(1)}× (${workersOf(read)}) | ${verdict(read.reqPerSec / Math.max(1, naive) >= 25)} |
-| p99 ≤ 50 ms at 1,000 req/s offered | ${paced.p99} ms (${paced.reqPerSec.toLocaleString("en")} served) | ${verdict(paced.p99 <= 50)} |
+| p99 ≤ 50 ms at 1,000 req/s offered | ${paced.p99} ms (${workersOf(paced)}, ${paced.reqPerSec.toLocaleString("en")} served) | ${verdict(paced.p99 <= 50 && paced.reqPerSec >= 950)} |
 | decisions ≥ 5,000 req/s | ${decisions.reqPerSec.toLocaleString("en")} (${workersOf(decisions)}) | ${verdict(decisions.reqPerSec >= 5000)} |
 | access to anchored p99 ≤ 3 s | ${anchoring.p99Ms} ms | ${verdict(anchoring.p99Ms <= 3000)} |
 | verifier ≥ 50,000 events/s, ≤ 150 MB | ${verifier.eventsPerSecond.toLocaleString("en")} events/s, ${verifier.peakRssMB} MB | ${verdict(verifier.eventsPerSecond >= 50_000 && verifier.peakRssMB <= 150)} |
