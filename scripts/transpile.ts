@@ -27,15 +27,8 @@ export function transpileProject(): { files: number; transpiled: number; ms: num
   let transpiled = 0;
   for (const source of sources) {
     const target = join(OUT_DIR, relative(PROJECT_ROOT, source)).replace(/\.ts$/, ".js");
-    const sourceTime = statSync(source).mtimeMs;
-    const targetTime = (() => {
-      try {
-        return statSync(target).mtimeMs;
-      } catch {
-        return -1;
-      }
-    })();
-    if (targetTime >= sourceTime) continue;
+    const built = statSync(target, { throwIfNoEntry: false });
+    if (built && built.mtimeMs >= statSync(source).mtimeMs) continue;
     const { outputText, diagnostics } = ts.transpileModule(readFileSync(source, "utf8"), { compilerOptions, fileName: source, reportDiagnostics: true });
     if (diagnostics?.length) {
       const message = diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n")).join("; ");
