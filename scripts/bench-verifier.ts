@@ -16,21 +16,17 @@
  * upgrade), permits (some consults on another institution's behalf), denies, refusals, self access,
  * recorded consent changes and break-glass. Every batch is anchored with AccessLedger.anchor.
  *
- * How the verifier runs (BENCH_VERIFIER_RUNNER or the `runner` option):
- *   compiled (default)  scripts/verify.ts and scripts/verify/*.ts transpiled as ts-node --transpile-only would
- *                       (typescript.transpileModule, the project's compiler options) into a temp directory, run
- *                       with plain node: what `npm run build` then `node dist/scripts/verify.js` gives a
- *                       regulator, without ts-node's compiler held in the verifier's memory;
- *   ts-node             `node -r ts-node/register/transpile-only scripts/verify.ts`, i.e. `npm run verify`.
+ * The verifier runs as `npm run verify` runs it: bundled by esbuild with the flags that script passes (read
+ * from package.json), then `node` on the bundle.
  * Wall time is the child process's, from spawn to exit (start-up included); peak RSS is the kernel's
  * maximum for it (through /usr/bin/time; else VmHWM polled every 20 ms), and at least the report's own.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { Contract, getAddress, Interface, JsonRpcProvider, keccak256, toUtf8Bytes, Wallet, ZeroAddress } from "ethers";
 import { encodeFields, LEAF_TYPES, LEAF_TYPES_V1, type AccessEventFields } from "../service/audit/access-event";
 import { keccak, keccakReady } from "../service/audit/keccak";
@@ -53,7 +49,6 @@ export interface BenchVerifierResult {
 }
 
 export interface BenchVerifierOptions {
-  runner?: "compiled" | "ts-node";
   /** Verifier runs on the same export (default 3, or BENCH_VERIFIER_RUNS): the median time is reported, with the highest peak RSS. */
   runs?: number;
   /** Progress lines (standalone: on stderr). */
@@ -74,7 +69,6 @@ const BREAK_GLASS_RATE = 0.0005;
 
 export async function benchVerifier(events = 100_000, options: BenchVerifierOptions = {}): Promise<BenchVerifierResult> {
   const log = options.log ?? (() => undefined);
-  const runner = options.runner ?? (process.env.BENCH_VERIFIER_RUNNER === "ts-node" ? "ts-node" : "compiled");
   const runs = Math.max(1, options.runs ?? Number(process.env.BENCH_VERIFIER_RUNS ?? 3));
   const dir = mkdtempSync(join(tmpdir(), "consentry-bench-verifier-"));
   const chain = await startChainProcess();
@@ -91,7 +85,7 @@ export async function benchVerifier(events = 100_000, options: BenchVerifierOpti
 
     const verifyArgs = ["--export", trail.file, "--rpc", chain.url, "--deployment", world.deploymentFile];
     await options.hold?.(verifyArgs);
-    const command = runner === "compiled" ? compiledVerifier(join(dir, "verifier")) : [process.execPath, "-r", "ts-node/register/transpile-only", join(ROOT, "scripts/verify.ts")];
+    const command = bundledVerifier(join(dir, "verify.js"));
     const results: BenchVerifierResult[] = [];
     for (let run = 0; run < runs; run++) {
       const report = join(dir, `report-${run}.json`);
@@ -106,7 +100,7 @@ export async function benchVerifier(events = 100_000, options: BenchVerifierOpti
       }
       const peakRssMB = Math.round(Math.max(measured.peakRssKB / 1024, r.performance.maxRssMB));
       const result = { events, seconds: round(measured.seconds, 3), eventsPerSecond: Math.round(events / measured.seconds), peakRssMB, result: measured.stdout.trim() };
-      log(`run ${run + 1} (${runner}): ${result.eventsPerSecond} events/s over ${result.seconds} s wall, peak RSS ${peakRssMB} MB; in-process ${r.performance.eventsPerSecond} events/s, ${c.chainCalls} chain calls`);
+      log(`run ${run + 1}: ${result.eventsPerSecond} events/s over ${result.seconds} s wall, peak RSS ${peakRssMB} MB; in-process ${r.performance.eventsPerSecond} events/s, ${c.chainCalls} chain calls`);
       results.push(result);
     }
     const median = [...results].sort((a, b) => a.seconds - b.seconds)[(results.length - 1) >> 1];
@@ -464,22 +458,16 @@ const json = (value: unknown) => JSON.stringify(value) + "\n";
 // Running the verifier
 
 /**
- * scripts/verify.ts and scripts/verify/*.ts transpiled exactly as ts-node --transpile-only does (isolated
- * modules, the project's compiler options) into `dir`, keeping their relative layout; node_modules are
- * found through NODE_PATH. Returns the command that runs it.
+ * The verifier bundled as `npm run verify` bundles it (its esbuild flags, read from package.json, with the
+ * output sent to `outfile`). Returns the command that runs it.
  */
-function compiledVerifier(dir: string): string[] {
-  const ts = require("typescript") as typeof import("typescript");
-  const config = ts.readConfigFile(join(ROOT, "tsconfig.json"), ts.sys.readFile);
-  const { options } = ts.parseJsonConfigFileContent(config.config, ts.sys, ROOT);
-  const sources = [join(ROOT, "scripts/verify.ts"), ...readdirSync(join(ROOT, "scripts/verify")).filter((f) => f.endsWith(".ts")).map((f) => join(ROOT, "scripts/verify", f))];
-  for (const source of sources) {
-    const output = ts.transpileModule(readFileSync(source, "utf8"), { compilerOptions: { ...options, sourceMap: false, inlineSourceMap: false }, fileName: source });
-    const target = join(dir, source.slice(ROOT.length + 1).replace(/\.ts$/, ".js"));
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, output.outputText);
-  }
-  return [process.execPath, join(dir, "scripts/verify.js")];
+function bundledVerifier(outfile: string): string[] {
+  const script: string = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts.verify;
+  const build = /^esbuild (\S+) ((?:--\S+ ?)+)&& node /.exec(script);
+  if (!build) throw new Error(`npm run verify no longer reads "esbuild ENTRY [flags] && node …": ${script}`);
+  const flags = build[2].trim().split(" ").filter((f) => !f.startsWith("--outfile="));
+  execFileSync(join(ROOT, "node_modules/.bin/esbuild"), [build[1], ...flags, `--outfile=${outfile}`], { cwd: ROOT, stdio: "inherit" });
+  return [process.execPath, outfile];
 }
 
 interface Measured {
