@@ -1,13 +1,10 @@
 import { api } from "./api";
-import { ACTIONS, DECISIONS, type Code } from "./vocabulary";
+import type { Code } from "./vocabulary";
 
 export interface TypedField {
   name: string;
   type: string;
 }
-
-export type { Code };
-export { ACTIONS, DECISIONS };
 
 /** GET /.well-known/consentry: the chain, contracts, EIP-712 domain and types, and the vocabulary. */
 export interface WellKnown {

@@ -269,7 +269,8 @@ export class ChainReader {
   peekIsInstitutionAt(account: string, at: number): Peeked<boolean> {
     const answer = this.memberships.get(account);
     if (answer?.done && at < answer.value!.finalBefore) return memberAt(answer.value!, at);
-    this.missed = answer?.done ? () => this.isInstitutionAt(account, at) : () => this.membershipOf(account).promise;
+    // Done but not final at `at`: no wait fills the cache for it, so the check goes to askingTheChain at once.
+    this.missed = answer?.done ? null : () => this.membershipOf(account).promise;
     return NOT_YET;
   }
 

@@ -54,22 +54,6 @@ const questionOf = (e: ConsentQuestion): ConsentQuestion => ({
   purposes: e.purposes,
 });
 
-/**
- * Was a released access (decision permit) covered by its consent at the moment of access?
- *
- * Two independent questions, both answered by the chain: does the named consent itself cover the
- * access (patient, grantee, categories, purposes, effect, active at t), and does the chain's own
- * decision for that moment agree — a matching deny consent overrides any permit (docs/architecture.md §4).
- */
-export function checkPermit(chain: ChainReader, e: ConsentQuestion): Promise<Failure | null> {
-  return askingTheChain(chain, e, permitRule);
-}
-
-/** Was a refusal under a deny consent (decision deny) the chain's own decision at that moment, under that consent? */
-export function checkDeny(chain: ChainReader, e: ConsentQuestion): Promise<Failure | null> {
-  return askingTheChain(chain, e, denyRule);
-}
-
 /** The chain's answers a rule reads, each NOT_YET until it has come: ChainReader's cache, or one check's own. */
 type Answers = Pick<ChainReader, "peekConsent" | "peekIsInstitutionAt" | "peekDecide">;
 
@@ -117,7 +101,13 @@ async function askingTheChain(chain: ChainReader, e: ConsentQuestion, rule: Rule
   }
 }
 
-/** The permit rule (see checkPermit), over answers that may not have come yet. */
+/**
+ * The permit rule, over answers that may not have come yet: was a released access (decision permit) covered
+ * by its consent at the moment of access? Two independent questions, both answered by the chain: does the
+ * named consent itself cover the access (patient, grantee, categories, purposes, effect, active at t), and
+ * does the chain's own decision for that moment agree — a matching deny consent overrides any permit
+ * (docs/architecture.md §4).
+ */
 function permitRule(chain: Answers, e: ConsentQuestion): Peeked<Failure | null> {
   const t = chainSeconds(e.time);
   if (e.consentId === ZERO_HASH) return { reason: "consent-missing", detail: "permit without a consentId" };
@@ -159,7 +149,7 @@ function permitRule(chain: Answers, e: ConsentQuestion): Peeked<Failure | null> 
   return null;
 }
 
-/** The deny rule (see checkDeny). */
+/** The deny rule: was a refusal under a deny consent (decision deny) the chain's own decision at that moment, under that consent? */
 function denyRule(chain: Answers, e: ConsentQuestion): Peeked<Failure | null> {
   const t = chainSeconds(e.time);
   // decide() refuses an empty question rather than answering deny; no call needed to know that.

@@ -13,10 +13,6 @@ export function processProof(keccak: Keccak, leaf: Uint8Array, proof: readonly U
   return node;
 }
 
-export function hexBytes(hex: string): Buffer {
-  return Buffer.from(hex.slice(2), "hex");
-}
-
 export function bytesHex(bytes: Uint8Array): string {
   return "0x" + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
 }
