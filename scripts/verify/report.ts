@@ -131,6 +131,11 @@ export function summary(report: VerifyReport, reportFile: string): string {
     lines.push(`Consentry trail verification: ${report.ok ? "PASSED" : "FAILED"}`);
   }
   const c = report.checked;
+  const failedAt = report.firstFailure?.seq ?? null;
+  if (c && failedAt !== null) {
+    // Checks run ahead of the failure that ended them: the counts below include lines read past it.
+    lines.push(`  verified     only the events before seq ${n(failedAt)}; the counts below include lines read after it`);
+  }
   if (c) {
     const range = report.export?.firstBatch != null ? ` (#${report.export.firstBatch}–#${report.export.lastBatch}, seq ${report.export.firstSeq}–${report.export.lastSeq})` : "";
     lines.push(`  batches      ${n(c.batches)} checked against the chain${range}`);
@@ -139,7 +144,8 @@ export function summary(report: VerifyReport, reportFile: string): string {
     lines.push(`  events       ${n(c.events)} (leaf, sequence, hash link, proof to the on-chain root)`);
     lines.push(`  permits      ${n(c.permits)} checked against on-chain consents and decide(), for the requester`);
     lines.push(`  denies       ${n(c.denies)} checked against decide()`);
-    lines.push(`  break-glass  ${n(c.breakGlass)} flagged${c.breakGlass > 0 ? " (listed in the report)" : ""}`);
+    const listed = failedAt === null ? " (listed in the report)" : ` (those before seq ${n(failedAt)} listed in the report)`;
+    lines.push(`  break-glass  ${n(c.breakGlass)} flagged${c.breakGlass > 0 ? listed : ""}`);
   }
   const p = report.performance;
   lines.push(`  speed        ${n(p.eventsPerSecond)} events/s, ${(p.elapsedMs / 1000).toFixed(1)} s, peak RSS ${p.maxRssMB} MB`);
