@@ -23,8 +23,10 @@ import { consentDomain, ENROLMENT_TYPES, GRANT_TYPES } from "../service/domain/e
 import { identifiersHash } from "../service/patients/identifiers";
 import { PROJECT_ROOT } from "../service/paths";
 import { deployContracts } from "./lib/deploy-contracts";
+import { startChainProcess } from "./lib/local-chain";
 import { demoAccount } from "./lib/demo-accounts";
 import { benchVerifier } from "./bench-verifier";
+import { demoToken } from "./token";
 import { transpileProject } from "./transpile";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -54,6 +56,7 @@ async function main(): Promise<void> {
   if (transpiled.transpiled > 0) console.log(`dist: ${transpiled.transpiled} of ${transpiled.files} files transpiled in ${transpiled.ms} ms`);
   // The chain in a process of its own, as in any deployment: its mining does not share the service's event loop.
   const chain = await startChainProcess();
+  adopt(chain.child);
   const provider = new JsonRpcProvider(chain.url, undefined, { cacheTimeout: -1, pollingInterval: 50 });
   const admin = await provider.getSigner(0);
   const { deployment } = await deployContracts(admin, "bench-http", {
@@ -268,20 +271,6 @@ function freePort(): Promise<number> {
   });
 }
 
-/** A Hardhat JSON-RPC node in a process of its own (like `hardhat node`). */
-async function startChainProcess(): Promise<{ child: ChildProcess; url: string }> {
-  const source = `require("./scripts/lib/local-chain").startLocalChain(0).then((c) => console.log("CHAIN " + c.url))`;
-  const child = adopt(spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", source], { cwd: PROJECT_ROOT, stdio: ["ignore", "pipe", "inherit"] }));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on("data", (chunk: Buffer) => {
-      const match = /CHAIN (\S+)/.exec(chunk.toString());
-      if (match) resolve(match[1]);
-    });
-    child.on("exit", () => reject(new Error("chain process exited")));
-  });
-  return { child, url };
-}
-
 /** Fastify answering "hello" in a process of its own: the ceiling of any HTTP service on this machine. */
 async function startHello(): Promise<{ child: ChildProcess; url: string }> {
   const source = `
@@ -343,12 +332,9 @@ async function http(base: string, method: string, path: string, headers: Record<
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
-/** Signs in as `wallet` over HTTP (EIP-4361 challenge → personal_sign → token); the bearer header to send. */
+/** Signs in as `wallet` over HTTP, as `npm run token` does; the bearer header to send. */
 async function signIn(base: string, wallet: Wallet): Promise<Record<string, string>> {
-  const challenge = await http(base, "POST", "/auth/challenge", {}, { address: wallet.address });
-  const token = await http(base, "POST", "/auth/token", {}, { message: challenge.body.message, signature: await wallet.signMessage(challenge.body.message) });
-  if (token.status !== 200 && token.status !== 201) throw new Error(`sign-in failed: ${token.status}`);
-  return { authorization: `Bearer ${token.body.accessToken}` };
+  return { authorization: `Bearer ${(await demoToken(base, wallet)).accessToken}` };
 }
 
 /** Enrols `patient` at `custodian` with its signature, as a hospital would. */

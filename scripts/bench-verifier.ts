@@ -21,7 +21,7 @@
  * Wall time is the child process's, from spawn to exit (start-up included); peak RSS is the kernel's
  * maximum for it (through /usr/bin/time; else VmHWM polled every 20 ms), and at least the report's own.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
@@ -33,6 +33,7 @@ import { keccak, keccakReady } from "../service/audit/keccak";
 import { StandardTree } from "../service/audit/merkle";
 import type { Deployment } from "../service/chain/deployment";
 import { deployContracts } from "./lib/deploy-contracts";
+import { startChainProcess } from "./lib/local-chain";
 import { demoAccounts, type DemoAccount } from "./lib/demo-accounts";
 import { SeededRandom } from "./lib/seeded-random";
 
@@ -116,19 +117,6 @@ const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 *
 
 // ---------------------------------------------------------------------------------------------------------
 // The chain and the world on it
-
-async function startChainProcess(): Promise<{ child: ChildProcess; url: string }> {
-  const source = `require("./scripts/lib/local-chain").startLocalChain(0).then((c) => console.log("CHAIN " + c.url))`;
-  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", source], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: "" }, stdio: ["ignore", "pipe", "inherit"] });
-  const url = await new Promise<string>((resolvePromise, reject) => {
-    child.stdout!.on("data", (chunk: Buffer) => {
-      const match = /CHAIN (\S+)/.exec(chunk.toString());
-      if (match) resolvePromise(match[1]);
-    });
-    child.on("exit", () => reject(new Error("chain process exited")));
-  });
-  return { child, url };
-}
 
 const CAT = { demographics: 0, encounters: 1, conditions: 2, lab: 3, vitals: 4, medications: 5, allergies: 6, imaging: 9, documents: 10 } as const;
 const PURPOSE = { TREAT: 0, ETREAT: 1, HPAYMT: 2, HOPERAT: 3, HRESCH: 4, PUBHLTH: 5, PATRQT: 6 } as const;

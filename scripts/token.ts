@@ -27,7 +27,7 @@ export function pickDemoAccount(who: string): DemoAccount {
 }
 
 /** Signs in at `api` as `account` and returns the access token and the roles the chain gives it. */
-export async function demoToken(api: string, account: DemoAccount): Promise<{ accessToken: string; roles: string[]; expiresAt: string }> {
+export async function demoToken(api: string, account: Pick<DemoAccount, "privateKey">): Promise<{ accessToken: string; roles: string[]; expiresAt: string }> {
   const post = async (path: string, body: object) => {
     let response: Response;
     try {

@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { TASK_NODE_CREATE_SERVER } from "hardhat/builtin-tasks/task-names";
 import { PROJECT_ROOT } from "../../service/paths";
@@ -16,4 +17,22 @@ export async function startLocalChain(port: number): Promise<LocalChain> {
   const server = await hre.run(TASK_NODE_CREATE_SERVER, { hostname: "127.0.0.1", port, provider: hre.network.provider });
   const { port: actualPort } = await server.listen();
   return { url: `http://127.0.0.1:${actualPort}`, close: () => server.close() };
+}
+
+/** startLocalChain in a node process of its own, so its mining does not share the caller's event loop. */
+export async function startChainProcess(): Promise<{ child: ChildProcess; url: string }> {
+  const source = `require("./scripts/lib/local-chain").startLocalChain(0).then((c) => console.log("CHAIN " + c.url))`;
+  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", source], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, NODE_OPTIONS: "" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on("data", (chunk: Buffer) => {
+      const match = /CHAIN (\S+)/.exec(chunk.toString());
+      if (match) resolve(match[1]);
+    });
+    child.on("exit", () => reject(new Error("chain process exited")));
+  });
+  return { child, url };
 }
