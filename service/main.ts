@@ -32,10 +32,10 @@ async function main(): Promise<void> {
  * SIGINT stops them all gracefully: each worker runs the stop of service/shutdown.ts, and this process
  * exits 0 once every worker has exited 0 (1 otherwise, or when they overrun the deadline).
  */
-function supervise(config: AppConfig, workers: number): void {
+async function supervise(config: AppConfig, workers: number): Promise<void> {
   if (!config.DATABASE_URL) throw new ConfigError("WEB_CONCURRENCY above 1 needs DATABASE_URL: PGlite lives inside one process");
   // /metrics reports every worker: this process aggregates them (and serves METRICS_PORT, if set).
-  superviseMetrics(config);
+  await superviseMetrics(config);
   let stopping = false;
   let failed = 0;
   const live = new Set<Worker>();

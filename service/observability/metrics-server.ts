@@ -83,7 +83,7 @@ export function answerPrimaryScrapes(): void {
  * In the primary of a cluster: aggregates the workers' metrics for a scrape on METRICS_PORT (served here)
  * or on a worker's /metrics (which asks here over IPC). No-op when metrics are off.
  */
-export function superviseMetrics(config: MetricsSettings): void {
+export async function superviseMetrics(config: MetricsSettings): Promise<void> {
   if (!metricsEnabled(config) || !cluster.isPrimary) return;
   const aggregator = new AggregatorRegistry();
   const aggregate = () => aggregator.clusterMetrics();
@@ -94,7 +94,8 @@ export function superviseMetrics(config: MetricsSettings): void {
       (error: Error) => worker.isConnected() && worker.send({ type: SCRAPE_ANSWER, id: message.id, error: error.message }),
     );
   });
-  if (config.METRICS_PORT !== undefined) void startMetricsServer(config, aggregate);
+  // Awaited: a port that cannot be bound stops the start with one fatal line, before any worker is forked.
+  if (config.METRICS_PORT !== undefined) await startMetricsServer(config, aggregate);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from "node:net";
 import { Wallet } from "ethers";
 import { demoAccount } from "../../scripts/lib/demo-accounts";
 import type { Deployment } from "../../service/chain/deployment";
@@ -80,4 +81,28 @@ const TOKEN = "cluster-metrics-token-0123456789-abcdef";
     service.child.kill("SIGTERM");
     await service.exited;
   }, 2 * READY_TIMEOUT_MS + 60_000);
+
+  it("stops at start, with one fatal line and no worker forked, when METRICS_PORT cannot be bound", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    try {
+      const busy = runTs("service/main.ts", {
+        ...testServiceEnv(),
+        PORT: "0",
+        LOG_LEVEL: "log",
+        WEB_CONCURRENCY: "2",
+        METRICS_PORT: String((taken.address() as AddressInfo).port),
+        CHAIN_RPC_URL: chainUrl,
+        DEPLOYMENT: writeTempDeployment(deployment),
+        ...database.settings,
+      });
+      const { code } = await busy.exited;
+      expect(code).toBe(1);
+      const output = busy.stdout() + busy.stderr();
+      expect(output).toMatch(/"level":"fatal"[^\n]*EADDRINUSE/);
+      expect(output).not.toMatch(/"message":"Supervising workers"|"message":"Listening"/);
+    } finally {
+      taken.close();
+    }
+  }, READY_TIMEOUT_MS);
 });
