@@ -152,7 +152,6 @@ export class TrailMonitor implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.lease?.held) return true;
     this.lease = await this.locks.tryAcquire(`trail-monitor:${this.deployment.contracts.AccessLedger.address.toLowerCase()}`);
     if (this.lease) {
-      this.tail = null; // checking starts afresh: the others' progress is not ours
       // A failure the previous holder found stays reported: this instance's first sweep has not reached it yet,
       // and a failure is kept until a restart finds the trail intact.
       this.failure = lowest(this.failure, this.published?.failure ?? null);
