@@ -139,14 +139,15 @@ export class AnchorService implements OnApplicationBootstrap, OnModuleDestroy {
     else if (breakGlassAt > 0) members = pending.slice(0, breakGlassAt);
 
     const tree = new StandardTree(members.map((e) => Buffer.from(e.leaf.slice(2), "hex")));
-    metrics.anchorBatchBuilt((last?.batchId ?? 0) + 1, members);
-    return this.batches.create({
+    const batch = await this.batches.create({
       batchId: (last?.batchId ?? 0) + 1,
       firstSeq: members[0].seq,
       lastSeq: members[members.length - 1].seq,
       root: "0x" + tree.root.toString("hex"),
       breakGlass: breakGlassAt === 0,
     });
+    metrics.anchorBatchBuilt(batch.batchId, members);
+    return batch;
   }
 
   /** Gets `batch` onto the chain exactly once: adopt what the chain already has, else (re)use the one transaction. */
@@ -188,6 +189,7 @@ export class AnchorService implements OnApplicationBootstrap, OnModuleDestroy {
     const log = await this.anchoredLog(batch);
     if (!log) throw new Error(`Batch ${batch.batchId} is on chain but its BatchAnchored log was not found yet`);
     await this.batches.markConfirmed(batch.batchId, log.transactionHash, log.blockNumber);
+    metrics.anchorBatchConfirmed(batch.batchId);
   }
 
   /**
