@@ -7,6 +7,7 @@ import { processLog } from "../common/logger";
 import { metricsRegistry } from "../common/metrics";
 import { PROBLEM_TYPE_PREFIX } from "../common/problem";
 import { ConfigError } from "../config/app-config";
+import { bearerToken } from "../auth/auth.guard";
 
 /** What a worker asks the primary for, and what it answers: the metrics of every worker, aggregated. */
 const SCRAPE_REQUEST = "consentry:metrics-request";
@@ -31,10 +32,10 @@ export function metricsEnabled(config: MetricsSettings): boolean {
 
 /** Whether `authorization` is `Bearer <token>` (scheme in any case), compared in constant time. */
 export function bearerMatches(authorization: string | undefined, token: string): boolean {
-  const match = /^bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
-  if (!match) return false;
+  const given = bearerToken(authorization);
+  if (given === undefined) return false;
   const digest = (text: string) => createHash("sha256").update(text).digest();
-  return timingSafeEqual(digest(match[1]), digest(token));
+  return timingSafeEqual(digest(given), digest(token));
 }
 
 /**
