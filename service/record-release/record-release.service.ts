@@ -162,11 +162,12 @@ export class RecordReleaseService {
       }
       if (isDirectoryOnlyType(type)) throw badRequest("invalid-search", "Invalid search parameter", `${type} is directory data: list it without ?patient=`);
       const named = parsePatientParam(patientParam, this.accounts);
-      const patient = "account" in named ? named.account : await this.patientByIdentifier(named.identifier);
+      const patient = "account" in named ? named.account : await this.patientByIdentifier(named.identifier, actor);
       const bits = categories.map((c) => c.bit);
       if (patient === undefined) {
-        // No enrolled patient has that identifier: what a caller without consent hears about one who has.
-        if (this.isInstitution(actor)) this.requirePurpose(request.purpose);
+        // No enrolled patient has that identifier (only an institution gets here): what it hears, under the
+        // same purpose checks, about a patient who has one and gave it no consent.
+        this.purposeOf(request);
         return { value: { records: [], total: 0 }, outcome: bits.map((bit) => ({ categories: 1 << bit, decision: AccessDecision.NoConsent })) };
       }
       attempt.patient = patient;
@@ -276,8 +277,17 @@ export class RecordReleaseService {
     return out;
   }
 
-  private async patientByIdentifier(identifier: { system: string; value: string }): Promise<string | undefined> {
+  /**
+   * The enrolled patient an identifier names. A caller who is not an institution may only name itself: any
+   * other answer (no one, someone else, several) is the same 403, so an identifier cannot be probed.
+   */
+  private async patientByIdentifier(identifier: { system: string; value: string }, actor: Actor): Promise<string | undefined> {
     const holders = await this.patients.findByIdentifier(identifier);
+    if (!this.isInstitution(actor)) {
+      const self = holders.find((holder) => this.isPatientSelf(actor, holder));
+      if (self === undefined) throw forbidden("not-your-data", "Patients may search only their own records");
+      return self;
+    }
     if (holders.length > 1) throw badRequest("ambiguous-patient", "Ambiguous patient", "That identifier names several enrolled patients; search by account instead");
     return holders[0];
   }
@@ -306,7 +316,7 @@ export class RecordReleaseService {
    * no-consent refusal); only break-glass, which would release an existing record, hears "not found".
    */
   private absent(actor: Actor, type: string, id: string, request: ReadRequest): Problem {
-    if (this.isInstitution(actor) && this.requirePurpose(request.purpose) !== ETREAT) {
+    if (this.isInstitution(actor) && this.purposeOf(request) !== ETREAT) {
       return refusedBy(refused(AccessDecision.NoConsent), { decision: AccessDecision.NoConsent });
     }
     return notFound("record-not-found", `No ${type}/${id}`);
@@ -321,11 +331,8 @@ export class RecordReleaseService {
     const all = (release: Release) => categories.map(() => release);
     if (this.isPatientSelf(actor, patient)) return all({ decision: AccessDecision.Self, consentId: null });
     if (!this.isInstitution(actor)) throw notFound("record-not-found", "No such record");
-    const purpose = this.requirePurpose(request.purpose);
+    const purpose = this.purposeOf(request);
     if (purpose === ETREAT) {
-      if (!request.justification?.trim()) {
-        throw badRequest("justification-required", "Break-glass needs a justification", "purpose=ETREAT requires ?justification=");
-      }
       // No consent gates break-glass, so the role itself must hold on chain now (503 if it cannot be read).
       if (!(await this.authority.heldOnChain("institution", actor.address))) {
         throw forbidden("role-required", "Break-glass is reserved to registered institutions");
@@ -357,6 +364,15 @@ export class RecordReleaseService {
       justification: release.decision === AccessDecision.BreakGlass ? request.justification : null,
       timeMs: release.timeMs,
     };
+  }
+
+  /** The purpose an institution asks under, and break-glass's justification. */
+  private purposeOf(request: ReadRequest): number {
+    const purpose = this.requirePurpose(request.purpose);
+    if (purpose === ETREAT && !request.justification?.trim()) {
+      throw badRequest("justification-required", "Break-glass needs a justification", "purpose=ETREAT requires ?justification=");
+    }
+    return purpose;
   }
 
   private requirePurpose(code: string | undefined): number {

@@ -216,6 +216,19 @@ describe("FHIR interoperability: real exports in, FHIR conventions out", () => {
     // An identifier no patient is enrolled with: an empty page, as for a patient without consent.
     const unknown = await get(`/fhir/Condition?patient=${encodeURIComponent(`${SYNTHEA}|no-such-patient`)}&purpose=TREAT`, lab);
     expect([unknown.status, unknown.body.total]).toEqual([200, 0]);
+    // ...under the same purpose checks as for a known patient: break-glass without a justification is a 400 for both.
+    for (const id of ["no-such-patient", BOB_ID]) {
+      const glass = await get(`/fhir/Condition?patient=${encodeURIComponent(`${SYNTHEA}|${id}`)}&purpose=ETREAT`, lab);
+      expect([glass.status, outcome(glass).slug]).toEqual([400, "justification-required"]);
+    }
+    // A patient may name only herself by identifier: nobody's and someone else's get the same 403, so identifiers cannot be probed.
+    for (const id of ["no-such-patient", BOB_ID]) {
+      const probe = await get(`/fhir/Condition?patient=${encodeURIComponent(`${SYNTHEA}|${id}`)}`, aliceAuth);
+      expect([probe.status, outcome(probe).slug]).toEqual([403, "not-your-data"]);
+    }
+    const own = await get(`/fhir/Condition?patient=${encodeURIComponent(`${SYNTHEA}|${ALICE_ID}`)}`, aliceAuth);
+    expect(own.status).toBe(200);
+    expect(own.body.total).toBeGreaterThan(0);
   });
 
   it("stores a transaction Bundle with urn:uuid references rewritten, all or nothing", async () => {
