@@ -1,10 +1,12 @@
 import { Body, Controller, HttpCode, Post, Res } from "@nestjs/common";
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from "@nestjs/swagger";
 import type { FastifyReply } from "fastify";
+import { AuditedRoute } from "../audit/audited-route.decorator";
 import type { Actor } from "../auth/actor";
 import { CurrentActor, Roles } from "../auth/auth.decorators";
 import { ApiProblems } from "../common/openapi";
 import { badRequest, Problem } from "../common/problem";
+import { AccessAction } from "../domain/access-codes";
 import { Hl7v2Service } from "./hl7v2.service";
 
 /** The HL7 v2 media type (ER7 encoding), as HL7 over HTTP names it. */
@@ -28,6 +30,9 @@ export class Hl7v2Controller {
   @Post()
   @HttpCode(200)
   @Roles("institution")
+  // Refusals before a message is read (not an institution, consent state unavailable, a body too large, of
+  // the wrong type or no HL7 at all) are recorded as refused writes, as for a FHIR write.
+  @AuditedRoute(AccessAction.RecordWrite)
   @ApiOperation({
     summary: "Receive an HL7 v2 message (ADT^A04/A08, ORU^R01)",
     description:

@@ -266,6 +266,7 @@ describe("HL7 v2 in: MLLP and POST /hl7v2", () => {
     expect(readAck(a04.text)).toMatchObject({ code: "AA", controlId: "MSG-0011" });
     expect((await get(`/fhir/Patient?patient=${alice.address}&purpose=TREAT`, hospital)).body.entry).toHaveLength(1);
 
+    const before = (await trail()).length;
     const notHl7 = await post("hello", hospital, "text/plain");
     expect([notHl7.status, notHl7.body.type]).toEqual([400, "urn:consentry:problem:malformed-hl7v2"]);
     expect(notHl7.headers["content-type"]).toMatch(/^application\/problem\+json/);
@@ -275,6 +276,13 @@ describe("HL7 v2 in: MLLP and POST /hl7v2", () => {
     expect([asPatient.status, asPatient.body.type]).toEqual([403, "urn:consentry:problem:role-required"]);
     const anonymous = await post(adt, {});
     expect(anonymous.status).toBe(401);
+    // The three refused attempts by signed-in callers (not HL7, wrong media type, not an institution) are in the trail.
+    const refusedAtEdge = (await trail()).slice(before);
+    expect(refusedAtEdge.map((e) => [e.action, e.decision])).toEqual([
+      ["record.write", "rejected"],
+      ["record.write", "rejected"],
+      ["record.write", "rejected"],
+    ]);
     // Other routes still refuse text bodies.
     const elsewhere = await service.request({ method: "POST", url: "/auth/challenge", headers: { "content-type": "text/plain" }, payload: "address=0x00" });
     expect([elsewhere.status, elsewhere.body.type]).toEqual([415, "urn:consentry:problem:unsupported-media-type"]);
