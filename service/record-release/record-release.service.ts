@@ -198,11 +198,12 @@ export class RecordReleaseService {
       const entries = parseTransaction(body);
       if (!(await this.authority.heldOnChain("institution", actor.address))) throw forbidden("role-required", "Only a registered institution can store records");
       rewriteReferences(entries);
+      // A refusal is recorded against the entry that caused it, or against the Bundle.
+      const blame = (entry: TransactionEntry | null) =>
+        Object.assign(attempt, entry ? { resourceType: entry.type, resourceId: entry.method === "PUT" ? entry.id : null, request: entryFacts(entry) } : { resourceType: "Bundle", resourceId: null, request: facts });
       const writes: PendingWrite[] = [];
       for (const entry of entries) {
-        attempt.resourceType = entry.type;
-        attempt.resourceId = entry.method === "PUT" ? entry.id : null;
-        attempt.request = entryFacts(entry);
+        blame(entry);
         try {
           const description = entry.method === "PUT" ? this.records.describeUpdate(entry.type, entry.id, entry.resource) : this.records.describe(entry.type, entry.resource);
           if (entry.method === "PUT") await this.records.assertMayWrite(actor.address, entry.type, entry.id);
@@ -211,6 +212,7 @@ export class RecordReleaseService {
           throw inEntry(error, entry);
         }
       }
+      blame(null);
       // Patient entries first, so the records of the same bundle can name them.
       const order = writes.map((_, i) => i).sort((a, b) => Number(writes[b].description.type === "Patient") - Number(writes[a].description.type === "Patient"));
       let results: Awaited<ReturnType<RecordService["storeAll"]>>;
@@ -219,8 +221,7 @@ export class RecordReleaseService {
       } catch (error) {
         const failed = problemEntry(error, entries, order);
         if (failed) {
-          attempt.resourceType = failed.type;
-          attempt.request = entryFacts(failed);
+          blame(failed);
           throw inEntry(error, failed);
         }
         throw error;
