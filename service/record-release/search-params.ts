@@ -48,7 +48,9 @@ function interval(text: string): { start: Date; end: Date } {
   if (h !== undefined && zone === undefined) throw badRequest("invalid-search", "Invalid search parameter", "_lastUpdated: a time needs a time zone (Z or ±hh:mm)");
   const iso = `${y}-${mo ?? "01"}-${d ?? "01"}T${h ?? "00"}:${mi ?? "00"}:${s ?? "00"}${frac ?? ""}${zone ?? "Z"}`;
   const start = new Date(iso);
-  if (Number.isNaN(start.getTime())) throw badRequest("invalid-search", "Invalid search parameter", `_lastUpdated: ${JSON.stringify(text.slice(0, 40))} is not a valid date`);
+  // Date rolls 2026-02-30 over into March: a day past its month's last is refused, not searched for.
+  const daysInMonth = new Date(Date.UTC(Number(y), Number(mo ?? 1), 0)).getUTCDate();
+  if (Number.isNaN(start.getTime()) || Number(d ?? 1) > daysInMonth) throw badRequest("invalid-search", "Invalid search parameter", `_lastUpdated: ${JSON.stringify(text.slice(0, 40))} is not a valid date`);
   const end = new Date(start);
   if (mo === undefined) end.setUTCFullYear(end.getUTCFullYear() + 1);
   else if (d === undefined) end.setUTCMonth(end.getUTCMonth() + 1);

@@ -58,6 +58,10 @@ describe("search parameters", () => {
     expect(slugOf(() => parseLastUpdated("yesterday"))).toBe("invalid-search");
     expect(slugOf(() => parseLastUpdated("2026-01-01T10:00"))).toBe("invalid-search");
     expect(slugOf(() => parseLastUpdated("2026-13-01"))).toBe("invalid-search");
+    // Days past the month's end are refused, not rolled over into the next month.
+    expect(slugOf(() => parseLastUpdated("2026-02-30"))).toBe("invalid-search");
+    expect(slugOf(() => parseLastUpdated("2026-04-31T10:00:00Z"))).toBe("invalid-search");
+    expect(parseLastUpdated("2028-02-29")).toEqual({ from: new Date("2028-02-29T00:00:00Z"), before: new Date("2028-03-01T00:00:00Z") });
   });
 
   it("reads patient= as an account or system|value", () => {
