@@ -163,11 +163,10 @@ export class Hl7v2Service {
     if (error instanceof Hl7Failure) return error;
     const cause = error instanceof WriteFailure ? error.cause : error;
     if (cause instanceof Problem) {
-      const unavailable = cause.statusCode === 503;
       // Problems name paths and rules, never values: safe to send back to the custodian that sent them.
       const reason = `${cause.title}${cause.detail ? `: ${cause.detail}` : ""}`;
       const rejected = cause.statusCode === 403 || cause.statusCode === 422;
-      return new Hl7Failure(rejected ? "AR" : "AE", cause.slug, reason, { code: unavailable ? "207" : cause.statusCode === 422 ? "204" : "207" });
+      return new Hl7Failure(rejected ? "AR" : "AE", cause.slug, reason, { code: cause.statusCode === 422 ? "204" : "207" });
     }
     this.logger.error({ message: "HL7 v2 message failed", error: redact((cause as Error)?.message ?? String(cause)) });
     return new Hl7Failure("AE", "internal-error", "The message could not be processed; send it again later", { code: "207" });

@@ -68,16 +68,6 @@ function load(): { tables: Map<string, TypeTables> } {
   return loaded;
 }
 
-/** Loads the definitions now rather than on the first validation. */
-export function loadFhirDefinitions(): void {
-  load();
-}
-
-/** Whether FHIR R4 defines this resource type. */
-export function isFhirResourceType(type: string): boolean {
-  return load().tables.has(type);
-}
-
 /**
  * Every way `resource` breaks the FHIR R4 definition of its type; [] when it conforms. The resource's
  * `resourceType` must be a type FHIR defines.
