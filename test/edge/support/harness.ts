@@ -29,14 +29,14 @@ type Response = Awaited<ReturnType<Requester["request"]>>;
 
 /** A route the service records every attempt on, as Fastify would match `pathname`. */
 interface AuditedRoute {
-  kind: "read" | "history" | "search" | "write" | "action" | "transaction" | "import";
+  kind: "read" | "history" | "search" | "write" | "action" | "transaction" | "import" | "hl7v2";
   type?: string;
 }
 
 /**
  * The audited routes (docs/access-trail.md): FHIR record reads, version reads, histories, searches and
  * writes — not the Consent and AuditEvent views — plus consent decisions, the CDS consult, consent grants
- * and revocations, and erasure. Matched on the raw path the way Fastify routes it: literal segments, no
+ * and revocations, erasure, and HL7 v2 messages over HTTP. Matched on the raw path the way Fastify routes it: literal segments, no
  * empty ones, no trailing slash. HEAD runs the GET handler, so it is an attempt too.
  */
 export function auditedRoute(method: string, url: string): AuditedRoute | undefined {
@@ -62,6 +62,7 @@ export function auditedRoute(method: string, url: string): AuditedRoute | undefi
     return undefined;
   }
   if (m !== "POST") return undefined;
+  if (pathname === "/hl7v2") return { kind: "hl7v2" };
   const route = parts.map((p, i) => (i === 1 && (parts[0] === "consents" || parts[0] === "patients") && parts.length === 3 ? ":param" : p)).join("/");
   return ["consent-decisions", "cds-services/patient-consent-consult", "consents", "consents/:param/revoke", "patients/:param/erase"].includes(route) ? { kind: "action" } : undefined;
 }
@@ -103,7 +104,8 @@ export function expectedEvents(request: Pick<FuzzRequest, "method" | "url" | "au
     return { min: Math.min(1, n), max: Math.max(1, n) };
   }
   // A stored transaction is one event per entry; an import one per line (refused or not).
-  if (released && (route.kind === "transaction" || route.kind === "import")) return { min: 1, max: Number.MAX_SAFE_INTEGER };
+  // An acknowledged HL7 v2 message, one per resource it stored, or one refusal.
+  if (released && (route.kind === "transaction" || route.kind === "import" || route.kind === "hl7v2")) return { min: 1, max: Number.MAX_SAFE_INTEGER };
   if (released && route.kind === "history") return { min: 1, max: Math.max(1, categoriesSpanned(route.type)) };
   return { min: 1, max: 1 };
 }
