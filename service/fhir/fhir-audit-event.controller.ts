@@ -49,15 +49,16 @@ export class FhirAuditEventController {
    */
   private async writeVersions(events: AccessEventEntity[]): Promise<Map<string, number>> {
     const writes = events.filter((e) => e.action === AccessAction.RecordWrite && e.decision === AccessDecision.Recorded && e.resourceType && e.resourceId);
-    const histories = new Map<string, Promise<Array<{ versionId: number; lastUpdated: string }>>>();
-    for (const e of writes) {
-      const key = `${e.resourceType}/${e.resourceId}`;
-      if (!histories.has(key)) histories.set(key, this.records.history(e.resourceType!, e.resourceId!).catch(() => []));
+    const named = new Map(writes.map((e) => [`${e.resourceType}/${e.resourceId}`, { resourceType: e.resourceType!, id: e.resourceId! }]));
+    // One read of version numbers and times, no content; a failure fails the search rather than mislabel writes.
+    const versions = new Map<string, Array<{ versionId: number; lastUpdatedMs: number }>>();
+    for (const v of await this.records.versionStamps([...named.values()])) {
+      const key = `${v.resourceType}/${v.id}`;
+      versions.set(key, [...(versions.get(key) ?? []), { versionId: v.versionId, lastUpdatedMs: v.lastUpdated.getTime() }]);
     }
     const found = new Map<string, number>();
     for (const e of writes) {
-      const versions = await histories.get(`${e.resourceType}/${e.resourceId}`)!;
-      const stored = versions.filter((v) => Date.parse(v.lastUpdated) <= e.timeMs).sort((a, b) => b.versionId - a.versionId)[0];
+      const stored = (versions.get(`${e.resourceType}/${e.resourceId}`) ?? []).filter((v) => v.lastUpdatedMs <= e.timeMs).sort((a, b) => b.versionId - a.versionId)[0];
       if (stored) found.set(e.id, stored.versionId);
     }
     return found;

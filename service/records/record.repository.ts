@@ -102,6 +102,15 @@ export class RecordRepository {
   }
 
   /** Every version of a record, newest first. */
+  /** The version numbers and times of the records named, without their content (no ciphertext is read). */
+  versionStamps(records: ReadonlyArray<{ resourceType: string; id: string }>): Promise<Array<Pick<RecordVersionEntity, "resourceType" | "id" | "versionId" | "lastUpdated">>> {
+    if (records.length === 0) return Promise.resolve([]);
+    return this.versions.find({
+      select: { resourceType: true, id: true, versionId: true, lastUpdated: true },
+      where: records.map(({ resourceType, id }) => ({ resourceType, id })),
+    });
+  }
+
   history(resourceType: string, id: string): Promise<RecordVersionEntity[]> {
     return this.versions.find({ where: { resourceType, id }, order: { versionId: "DESC" } });
   }

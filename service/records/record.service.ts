@@ -121,6 +121,11 @@ export class RecordService {
   }
 
   /** Every version, newest first ([] if there is no such record). */
+  /** Every version's number and time of the records named, nothing of their content: no data key is unwrapped. */
+  versionStamps(records: ReadonlyArray<{ resourceType: string; id: string }>): Promise<Array<{ resourceType: string; id: string; versionId: number; lastUpdated: Date }>> {
+    return this.records.versionStamps(records);
+  }
+
   async history(type: string, id: string): Promise<StoredRecord[]> {
     assertType(type);
     return this.decryptAll(await this.records.history(type, id));
