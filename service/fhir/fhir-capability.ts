@@ -47,13 +47,14 @@ export function capabilityStatement(baseUrl: string) {
     ...[...DIRECTORY_TYPES].sort().map((type) => stored(type, true, false)),
     {
       type: "Consent",
-      interaction: [{ code: "search-type" }],
+      interaction: [{ code: "read" }, { code: "search-type" }],
       searchParam: [{ name: "patient", type: "reference", documentation: "The patient's account (0x address)" }],
       documentation: "The consents recorded on chain that the caller may see. Consents are granted and revoked through POST /consents, not stored here.",
     },
     {
       type: "AuditEvent",
       interaction: [{ code: "search-type" }],
+      searchParam: [{ name: "patient", type: "reference", documentation: "The patient's account (0x address)" }],
       documentation: "The access trail as IHE BALP AuditEvents, for the patient, the parties involved and regulators.",
     },
   ].sort((a, b) => a.type.localeCompare(b.type));
