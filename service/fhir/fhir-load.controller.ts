@@ -6,7 +6,7 @@ import type { RequestFacts } from "../audit/access-log.service";
 import { AuditedRoute } from "../audit/audited-route.decorator";
 import { Facts } from "../audit/request-facts.decorator";
 import { ApiProblems, FHIR_JSON } from "../common/openapi";
-import { badRequest } from "../common/problem";
+import { Problem } from "../common/problem";
 import { AppConfig, publicBaseUrl } from "../config/app-config";
 import { AccessAction } from "../domain/access-codes";
 import { operationOutcomeOf } from "../domain/fhir-operation-outcome";
@@ -83,7 +83,8 @@ export class FhirLoadController {
   @ApiOkResponse({ description: "A batch-response Bundle, one entry per line in order", content: { [FHIR_JSON]: { schema: BUNDLE_SCHEMA } } })
   @ApiProblems([400, "An empty body (`malformed-body`)", "malformed-body"], [403, "Not a registered institution (`role-required`)", "role-required"], [415, "Not an NDJSON body", "unsupported-media-type"])
   async import(@CurrentActor() actor: Actor, @Body() body: unknown, @Facts() facts: RequestFacts) {
-    if (typeof body !== "string") throw badRequest("unsupported-body", "NDJSON expected", `Send the resources as ${NDJSON_TYPES[0]}, one per line`);
+    // A JSON body parses to an object: the media type is the wrong one, as documented (415).
+    if (typeof body !== "string") throw new Problem(415, "unsupported-media-type", "Unsupported media type", `Send the resources as ${NDJSON_TYPES[0]}, one per line`);
     const outcomes = await this.release.importNdjson(actor, body, facts);
     const accepted: Record<string, number> = {};
     const refused: Record<string, number> = {};

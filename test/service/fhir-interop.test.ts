@@ -111,6 +111,9 @@ describe("FHIR interoperability: real exports in, FHIR conventions out", () => {
   });
 
   it("loads the whole Synthea sample and every observation category and note kind with zero refusals (bulk NDJSON import)", async () => {
+    // A JSON body is the wrong media type for $import: 415, as documented.
+    const asJson = await service.request({ method: "POST", url: "/fhir/$import", headers: { ...hospital, "content-type": "application/json" }, payload: JSON.stringify({ resourceType: "Patient" }) });
+    expect([asJson.status, outcome(asJson).slug]).toEqual([415, "unsupported-media-type"]);
     const sample = syntheaSample();
     const made = [
       ...observationsOfEveryCategory(`Patient/${ALICE_ID}`),
